@@ -1,0 +1,193 @@
+//! The fetch scheduler: ids → (skip what the store already holds in final form) → bodies from
+//! the source, many in flight (the API client paces them) → the store, in short batches.
+//!
+//! Each outcome is recorded: a body (with its status and start, or the reason it could not be
+//! parsed — kept verbatim either way), or a per-meeting failure with its errcode. A fatal error
+//! (bad credentials, forbidden API) stops the run after saving what was already fetched.
+
+use crate::flatten::{BodyFailure, parse_body};
+use crate::source::Source;
+use crate::store::{Record, Store};
+use crate::wecom::client::CallError;
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// Outcomes written to the store per transaction, at most.
+const BATCH: usize = 64;
+/// Longest time an outcome waits in memory before it is committed.
+const FLUSH_EVERY: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct FetchOutcome {
+    pub requested: usize,
+    pub fetched: usize,
+    pub reused_from_store: usize,
+    /// Meetings that got no usable body this run: refused, given up, or unparsable.
+    pub failures: Vec<BodyFailure>,
+}
+
+/// Turns a fetched body into its store record; an unparsable body is kept with its reason.
+fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<BodyFailure>) {
+    match parse_body(meetingid, &body) {
+        Ok(m) => (
+            Record::Body {
+                meetingid: meetingid.to_string(),
+                status: m.info.status,
+                meeting_start: m.start(),
+                parse_error: None,
+                body,
+            },
+            None,
+        ),
+        Err(f) if f.errcode.is_some() => (
+            Record::Failure {
+                meetingid: meetingid.to_string(),
+                errcode: f.errcode,
+                reason: f.reason.clone(),
+            },
+            Some(f),
+        ),
+        Err(f) => (
+            Record::Body {
+                meetingid: meetingid.to_string(),
+                body,
+                status: None,
+                meeting_start: None,
+                parse_error: Some(f.reason.clone()),
+            },
+            Some(f),
+        ),
+    }
+}
+
+/// Fetches `ids` into `store`. `in_flight` bounds how many tasks exist at once (the API client
+/// separately bounds requests on the wire).
+pub async fn fetch(
+    source: Arc<Source>,
+    store: &mut Store,
+    ids: &[String],
+    refetch: bool,
+    in_flight: usize,
+) -> Result<FetchOutcome> {
+    let mut out = FetchOutcome {
+        requested: ids.len(),
+        ..Default::default()
+    };
+    let reusable = if refetch {
+        Default::default()
+    } else {
+        store.final_ids(ids)?
+    };
+    out.reused_from_store = reusable.len();
+    let todo: Vec<String> = ids
+        .iter()
+        .filter(|id| !reusable.contains(*id))
+        .cloned()
+        .collect();
+    tracing::info!(
+        requested = ids.len(),
+        reused = reusable.len(),
+        to_fetch = todo.len(),
+        source = source.label(),
+        "fetching"
+    );
+
+    let bar = progress_bar(todo.len() as u64);
+    let mut pending = todo.into_iter();
+    let mut tasks = JoinSet::new();
+    let spawn = |tasks: &mut JoinSet<_>, id: String| {
+        let source = source.clone();
+        tasks.spawn(async move {
+            let r = source.get_info(&id).await;
+            (id, r)
+        });
+    };
+    for id in pending.by_ref().take(in_flight.max(1)) {
+        spawn(&mut tasks, id);
+    }
+
+    let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
+    let mut oldest: Option<Instant> = None;
+    let mut fatal: Option<CallError> = None;
+    loop {
+        let next = if batch.is_empty() {
+            tasks.join_next().await
+        } else {
+            let wait = FLUSH_EVERY.saturating_sub(oldest.map_or(Duration::ZERO, |t| t.elapsed()));
+            match tokio::time::timeout(wait, tasks.join_next()).await {
+                Ok(n) => n,
+                Err(_) => {
+                    store.put(&batch)?;
+                    batch.clear();
+                    oldest = None;
+                    continue;
+                }
+            }
+        };
+        let Some(joined) = next else { break };
+        let (id, result) = joined?;
+        bar.inc(1);
+        match result {
+            Ok(body) => {
+                let (rec, failure) = record_for(&id, body);
+                match failure {
+                    Some(f) => {
+                        tracing::warn!(meetingid = %id, errcode = f.errcode, reason = %f.reason, "meeting failed");
+                        out.failures.push(f);
+                    }
+                    None => out.fetched += 1,
+                }
+                batch.push(rec);
+            }
+            Err(CallError::PerMeeting { errcode, message }) => {
+                tracing::warn!(meetingid = %id, errcode, reason = %message, "meeting failed");
+                batch.push(Record::Failure {
+                    meetingid: id.clone(),
+                    errcode,
+                    reason: message.clone(),
+                });
+                out.failures.push(BodyFailure {
+                    meetingid: id,
+                    errcode,
+                    reason: message,
+                });
+            }
+            Err(e @ CallError::Fatal { .. }) => {
+                fatal = Some(e);
+                tasks.abort_all();
+                break;
+            }
+        }
+        oldest.get_or_insert_with(Instant::now);
+        if batch.len() >= BATCH {
+            store.put(&batch)?;
+            batch.clear();
+            oldest = None;
+        }
+        if fatal.is_none()
+            && let Some(id) = pending.next()
+        {
+            spawn(&mut tasks, id);
+        }
+    }
+    store.put(&batch)?;
+    bar.finish_and_clear();
+    if let Some(e) = fatal {
+        return Err(anyhow::Error::new(e).context("the run stopped early"));
+    }
+    out.failures.sort_by(|a, b| a.meetingid.cmp(&b.meetingid));
+    Ok(out)
+}
+
+fn progress_bar(len: u64) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} fetching {pos}/{len} meetings [{elapsed_precise}] {wide_bar} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}

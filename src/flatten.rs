@@ -1,0 +1,398 @@
+//! Pure transform: raw get_info bodies → the `attendance` fact table (one row per meeting ×
+//! attendee) and a per-meeting frame.
+//!
+//! Bodies are parsed in parallel into typed structs (no `serde_json::Value` trees), and the
+//! columns are built directly — meeting-level columns once per meeting and then gathered per
+//! attendee — so a million attendees cost a few hundred milliseconds. A body that does not parse,
+//! or carries a non-zero errcode, becomes a [`BodyFailure`]; it never aborts the batch. The
+//! per-row metrics (attended, late, left early, ratio) are polars expressions in
+//! [`crate::metrics`].
+
+use crate::job::STATUS_NAMES;
+use crate::wecom::model::{Attendee, MeetingInfo};
+use crate::window::local_date;
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub const KIND_MEMBER: &str = "member";
+pub const KIND_EXTERNAL: &str = "external";
+
+/// A meeting whose body could not be turned into rows.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BodyFailure {
+    pub meetingid: String,
+    /// WeCom's errcode when the body carried a non-zero one.
+    pub errcode: Option<i64>,
+    pub reason: String,
+}
+
+/// Data-quality counters a payroll reviewer wants to see next to the numbers.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Quality {
+    /// Attendee rows whose `status` was neither 1 nor 2 (attended decided by cumulative time).
+    pub unknown_attend_status_rows: u64,
+    /// Meetings with no `attendees` object (quick meetings list only who joined).
+    pub meetings_without_attendees: u64,
+    /// Meetings whose `meeting_start` was 0 or missing (no local date, no lateness).
+    pub meetings_without_start: u64,
+    /// Meetings whose `status` was not 1–5.
+    pub unknown_meeting_status: u64,
+    /// Meetings with `creator_userid` but no `admin_userid`.
+    pub organizer_from_creator_userid: u64,
+}
+
+/// A parsed meeting and its key.
+pub struct ParsedMeeting {
+    pub meetingid: String,
+    pub info: MeetingInfo,
+}
+
+impl ParsedMeeting {
+    /// Start time as unix seconds; `None` for 0 or missing.
+    pub fn start(&self) -> Option<i64> {
+        self.info.meeting_start.filter(|t| *t > 0)
+    }
+}
+
+/// Parses one body. A non-zero errcode or a body that is not a get_info answer is a failure.
+pub fn parse_body(meetingid: &str, body: &[u8]) -> Result<ParsedMeeting, BodyFailure> {
+    let fail = |errcode, reason: String| BodyFailure {
+        meetingid: meetingid.to_string(),
+        errcode,
+        reason,
+    };
+    let info: MeetingInfo = serde_json::from_slice(body)
+        .map_err(|e| fail(None, format!("body is not a get_info answer: {e}")))?;
+    match info.errcode {
+        Some(0) | None => Ok(ParsedMeeting {
+            meetingid: meetingid.to_string(),
+            info,
+        }),
+        Some(code) => Err(fail(
+            Some(code),
+            format!(
+                "answer carries errcode {code}{}",
+                info.errmsg
+                    .as_deref()
+                    .map(|m| format!(" ({m})"))
+                    .unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Parses many bodies on all cores, keeping the input order.
+pub fn parse_all<B: AsRef<[u8]> + Sync>(
+    bodies: &[(String, B)],
+) -> (Vec<ParsedMeeting>, Vec<BodyFailure>) {
+    let results: Vec<_> = bodies
+        .par_iter()
+        .map(|(id, body)| parse_body(id, body.as_ref()))
+        .collect();
+    let mut ok = Vec::with_capacity(results.len());
+    let mut failed = Vec::new();
+    for r in results {
+        match r {
+            Ok(m) => ok.push(m),
+            Err(f) => failed.push(f),
+        }
+    }
+    (ok, failed)
+}
+
+/// `upcoming`, …, `expired` for 1–5, `unknown_N` otherwise (`unknown` when missing).
+pub fn status_name(code: Option<i64>) -> String {
+    match code {
+        Some(c @ 1..=5) => STATUS_NAMES[(c - 1) as usize].to_string(),
+        Some(c) => format!("unknown_{c}"),
+        None => "unknown".to_string(),
+    }
+}
+
+/// The flattened batch: `meetings` has one row per meeting, `attendance` one per attendee,
+/// both ordered by meeting start then meeting id (then the answer's attendee order).
+pub struct Flattened {
+    pub meetings: DataFrame,
+    pub attendance: DataFrame,
+    pub quality: Quality,
+}
+
+/// Builds the raw frames from parsed meetings. Per-row metrics are added by
+/// [`crate::metrics::derive`].
+pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened> {
+    parsed
+        .sort_by(|a, b| (a.start(), a.meetingid.as_str()).cmp(&(b.start(), b.meetingid.as_str())));
+    let mut q = Quality::default();
+    let n = parsed.len();
+
+    let mut m_id = Vec::with_capacity(n);
+    let mut m_title = Vec::with_capacity(n);
+    let mut m_start = Vec::with_capacity(n);
+    let mut m_date: Vec<Option<i32>> = Vec::with_capacity(n);
+    let mut m_duration = Vec::with_capacity(n);
+    let mut m_status_code = Vec::with_capacity(n);
+    let mut m_status = Vec::with_capacity(n);
+    let mut m_admin = Vec::with_capacity(n);
+    let mut m_dept = Vec::with_capacity(n);
+
+    let rows: usize = parsed
+        .iter()
+        .map(|m| {
+            m.info
+                .attendees
+                .as_ref()
+                .map_or(0, |a| a.member.len() + a.tmp_external_user.len())
+        })
+        .sum();
+    let mut a = AttendeeColumns::with_capacity(rows);
+
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    for (idx, m) in parsed.iter().enumerate() {
+        let info = &m.info;
+        let start = m.start();
+        q.meetings_without_start += u64::from(start.is_none());
+        q.unknown_meeting_status += u64::from(!matches!(info.status, Some(1..=5)));
+        q.organizer_from_creator_userid +=
+            u64::from(info.admin_userid.is_none() && info.creator_userid.is_some());
+        m_id.push(m.meetingid.as_str());
+        m_title.push(info.title.as_deref());
+        m_start.push(start.map(|s| s * 1000));
+        m_date.push(
+            start
+                .and_then(|s| local_date(s, tz))
+                .map(|d| (d - epoch).num_days() as i32),
+        );
+        m_duration.push(info.meeting_duration);
+        m_status_code.push(info.status);
+        m_status.push(status_name(info.status));
+        m_admin.push(info.organizer());
+        m_dept.push(info.main_department);
+
+        let Some(att) = &info.attendees else {
+            q.meetings_without_attendees += 1;
+            continue;
+        };
+        let hosts = info.hosts();
+        for p in &att.member {
+            q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
+            a.push(idx, KIND_MEMBER, p, hosts.contains(&p.userid));
+        }
+        for p in &att.tmp_external_user {
+            q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
+            a.push(idx, KIND_EXTERNAL, p, false);
+        }
+    }
+
+    let dt = datetime_type(tz);
+    let meetings = DataFrame::new(
+        n,
+        vec![
+            Column::new("meetingid".into(), m_id),
+            Column::new("title".into(), m_title),
+            Series::new("meeting_start".into(), m_start)
+                .cast(&dt)?
+                .into_column(),
+            Series::new("meeting_date".into(), m_date)
+                .cast(&DataType::Date)?
+                .into_column(),
+            Column::new("meeting_duration_s".into(), m_duration),
+            Column::new("status".into(), m_status),
+            Column::new("status_code".into(), m_status_code),
+            Column::new("admin_userid".into(), m_admin),
+            Column::new("main_department".into(), m_dept),
+        ],
+    )?;
+
+    let idx = IdxCa::from_vec("idx".into(), a.meeting_idx);
+    let per_row = meetings.take(&idx)?;
+    let mut cols: Vec<Column> = vec![
+        per_row.column("meetingid")?.clone(),
+        per_row
+            .column("title")?
+            .clone()
+            .with_name("meeting_title".into()),
+        per_row.column("meeting_start")?.clone(),
+        per_row.column("meeting_date")?.clone(),
+        per_row.column("meeting_duration_s")?.clone(),
+        per_row
+            .column("status")?
+            .clone()
+            .with_name("meeting_status".into()),
+        per_row
+            .column("status_code")?
+            .clone()
+            .with_name("meeting_status_code".into()),
+        per_row.column("admin_userid")?.clone(),
+        per_row.column("main_department")?.clone(),
+    ];
+    let rows = cols[0].len();
+    cols.extend([
+        Column::new("attendee_kind".into(), a.kind),
+        Column::new("attendee_id".into(), a.id),
+        Column::full_null("external_userid".into(), rows, &DataType::String),
+        Column::new("attend_status".into(), a.status),
+        Series::new("first_join_time".into(), a.first_join)
+            .cast(&dt)?
+            .into_column(),
+        Series::new("last_quit_time".into(), a.last_quit)
+            .cast(&dt)?
+            .into_column(),
+        Column::new("total_join_count".into(), a.join_count),
+        Column::new("cumulative_time_s".into(), a.cumulative),
+        Column::new("is_host".into(), a.is_host),
+    ]);
+    let attendance = DataFrame::new(rows, cols)?;
+    Ok(Flattened {
+        meetings,
+        attendance,
+        quality: q,
+    })
+}
+
+/// Millisecond, time-zone-aware datetimes in the job's zone.
+pub fn datetime_type(tz: Tz) -> DataType {
+    let zone = TimeZone::opt_try_new(Some(tz.name())).ok().flatten();
+    DataType::Datetime(TimeUnit::Milliseconds, zone)
+}
+
+/// Attendee columns built directly, one push per attendee.
+struct AttendeeColumns<'a> {
+    meeting_idx: Vec<IdxSize>,
+    kind: Vec<&'static str>,
+    id: Vec<&'a str>,
+    status: Vec<Option<i64>>,
+    first_join: Vec<Option<i64>>,
+    last_quit: Vec<Option<i64>>,
+    join_count: Vec<i64>,
+    cumulative: Vec<i64>,
+    is_host: Vec<bool>,
+}
+
+impl<'a> AttendeeColumns<'a> {
+    fn with_capacity(n: usize) -> Self {
+        AttendeeColumns {
+            meeting_idx: Vec::with_capacity(n),
+            kind: Vec::with_capacity(n),
+            id: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            first_join: Vec::with_capacity(n),
+            last_quit: Vec::with_capacity(n),
+            join_count: Vec::with_capacity(n),
+            cumulative: Vec::with_capacity(n),
+            is_host: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, idx: usize, kind: &'static str, p: &'a Attendee, is_host: bool) {
+        // Timestamps of 0 mean "never": they become nulls, not 1970.
+        let ts = |t: Option<i64>| t.filter(|t| *t > 0).map(|t| t * 1000);
+        self.meeting_idx.push(idx as IdxSize);
+        self.kind.push(kind);
+        self.id.push(p.userid.as_str());
+        self.status.push(p.status);
+        self.first_join.push(ts(p.first_join_time));
+        self.last_quit.push(ts(p.last_quit_time));
+        self.join_count.push(p.total_join_count.unwrap_or(0).max(0));
+        self.cumulative.push(p.cumulative_time.unwrap_or(0).max(0));
+        self.is_host.push(is_host);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(id: &str, body: &str) -> ParsedMeeting {
+        parse_body(id, body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn an_unparsable_body_is_a_failure_naming_the_meeting() {
+        let f = parse_body("m1", b"{\"title\": ").err().unwrap();
+        assert_eq!(f.meetingid, "m1");
+        assert!(f.reason.contains("not a get_info answer"), "{}", f.reason);
+        let f = parse_body("m2", b"<html>502</html>").err().unwrap();
+        assert_eq!(f.errcode, None);
+    }
+
+    #[test]
+    fn a_body_with_a_non_zero_errcode_is_a_failure_with_that_errcode() {
+        let f = parse_body("m1", br#"{"errcode":90602,"errmsg":"x"}"#)
+            .err()
+            .unwrap();
+        assert_eq!(f.errcode, Some(90602));
+    }
+
+    #[test]
+    fn one_row_per_attendee_with_meeting_columns_repeated() {
+        let m = parsed(
+            "m1",
+            r#"{"errcode":0,"title":"周会","meeting_start":1700000000,"meeting_duration":3600,
+               "status":3,"admin_userid":"boss","main_department":4294967296,
+               "settings":{"hosts":{"userid":["a"]}},
+               "attendees":{"member":[{"userid":"a","status":1,"first_join_time":1700000100,
+                 "last_quit_time":1700003600,"total_join_count":2,"cumulative_time":3400},
+                 {"userid":"b","status":2}],
+                 "tmp_external_user":[{"tmp_external_userid":"woX","status":3,"first_join_time":0}]}}"#,
+        );
+        let f = flatten(vec![m], chrono_tz::Asia::Shanghai).unwrap();
+        let a = &f.attendance;
+        assert_eq!(a.height(), 3);
+        let kinds: Vec<_> = a
+            .column("attendee_kind")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(kinds, ["member", "member", "external"]);
+        let titles = a.column("meeting_title").unwrap().str().unwrap();
+        assert_eq!(titles.get(2), Some("周会"));
+        let dept = a.column("main_department").unwrap().i64().unwrap();
+        assert_eq!(dept.get(0), Some(4_294_967_296));
+        let hosts: Vec<_> = a
+            .column("is_host")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .flatten()
+            .collect();
+        assert_eq!(hosts, [true, false, false]);
+        // first_join_time 0 is null, not 1970.
+        assert_eq!(a.column("first_join_time").unwrap().null_count(), 2);
+        assert_eq!(f.quality.unknown_attend_status_rows, 1);
+        let date = f.meetings.column("meeting_date").unwrap();
+        assert_eq!(date.get(0).unwrap().to_string(), "2023-11-15");
+    }
+
+    #[test]
+    fn missing_attendees_and_start_yield_a_meeting_without_rows() {
+        let m = parsed(
+            "q",
+            r#"{"creator_userid":"c","meeting_start":0,"status":9}"#,
+        );
+        let f = flatten(vec![m], chrono_tz::Asia::Shanghai).unwrap();
+        assert_eq!(f.attendance.height(), 0);
+        assert_eq!(f.meetings.height(), 1);
+        assert_eq!(f.quality.meetings_without_attendees, 1);
+        assert_eq!(f.quality.meetings_without_start, 1);
+        assert_eq!(f.quality.organizer_from_creator_userid, 1);
+        let status = f.meetings.column("status").unwrap().str().unwrap().get(0);
+        assert_eq!(status, Some("unknown_9"));
+    }
+
+    #[test]
+    fn status_names_follow_the_spec() {
+        let names: Vec<_> = (1..=5).map(|c| status_name(Some(c))).collect();
+        assert_eq!(
+            names,
+            ["upcoming", "in_progress", "ended", "cancelled", "expired"]
+        );
+        assert_eq!(status_name(Some(0)), "unknown_0");
+    }
+}

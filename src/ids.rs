@@ -1,0 +1,198 @@
+//! Meeting ids files: one id a line, or a CSV with a `meetingid` column.
+//!
+//! Blank lines and `#` comments are ignored, whitespace is trimmed, duplicates are kept once (the
+//! first occurrence decides the order). A line that cannot be a meeting id is reported with its
+//! file and line number and skipped; the rest of the file is still used.
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Longest meeting id accepted; WeCom's are about 30 characters.
+const MAX_ID_LEN: usize = 128;
+
+/// A line of an input file that was skipped, and why.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InputProblem {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for InputProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct IdList {
+    pub ids: Vec<String>,
+    pub duplicates: usize,
+    pub problems: Vec<InputProblem>,
+}
+
+/// Whether `s` looks like a WeCom meeting id (letters, digits, `-`, `_`).
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub fn read_ids_file(path: &Path) -> Result<IdList> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read ids file {}", path.display()))?;
+    Ok(parse_ids(&text, &path.display().to_string()))
+}
+
+pub fn parse_ids(text: &str, file: &str) -> IdList {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    match first {
+        Some(header) if header.contains(',') || header.eq_ignore_ascii_case("meetingid") => {
+            parse_csv(text, file)
+        }
+        _ => parse_lines(text, file),
+    }
+}
+
+fn parse_lines(text: &str, file: &str) -> IdList {
+    let mut acc = Acc::new(file);
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.split('#').next().unwrap_or("").trim();
+        if !line.is_empty() {
+            acc.push(line, i + 1);
+        }
+    }
+    acc.list
+}
+
+fn parse_csv(text: &str, file: &str) -> IdList {
+    let mut acc = Acc::new(file);
+    let body: String = text
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with('#') {
+                ""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(true)
+        .from_reader(body.as_bytes());
+    let col = match rdr.headers() {
+        Ok(h) => h.iter().position(|c| c.eq_ignore_ascii_case("meetingid")),
+        Err(_) => None,
+    };
+    let Some(col) = col else {
+        acc.problem(1, "CSV header has no `meetingid` column".into());
+        return acc.list;
+    };
+    for rec in rdr.records() {
+        match rec {
+            Ok(r) => {
+                let line = r.position().map(|p| p.line() as usize).unwrap_or(0);
+                match r.get(col) {
+                    Some("") => {}
+                    Some(id) => acc.push(id, line),
+                    None => acc.problem(line, "row has no `meetingid` cell".into()),
+                }
+            }
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                acc.problem(line, format!("unreadable CSV row: {e}"));
+            }
+        }
+    }
+    acc.list
+}
+
+struct Acc<'a> {
+    file: &'a str,
+    seen: HashSet<String>,
+    list: IdList,
+}
+
+impl<'a> Acc<'a> {
+    fn new(file: &'a str) -> Self {
+        Acc {
+            file,
+            seen: HashSet::new(),
+            list: IdList::default(),
+        }
+    }
+
+    fn push(&mut self, id: &str, line: usize) {
+        if !is_valid_id(id) {
+            let shown: String = id.chars().take(60).collect();
+            self.problem(
+                line,
+                format!("'{shown}' is not a meeting id (letters, digits, '-' and '_' only)"),
+            );
+        } else if self.seen.insert(id.to_string()) {
+            self.list.ids.push(id.to_string());
+        } else {
+            self.list.duplicates += 1;
+        }
+    }
+
+    fn problem(&mut self, line: usize, message: String) {
+        self.list.problems.push(InputProblem {
+            file: self.file.to_string(),
+            line,
+            message,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_blanks_whitespace_and_duplicates_are_handled() {
+        let l = parse_ids("# header\n\n  m1  \nm2 # trailing\nm1\n\tm3\n", "ids.txt");
+        assert_eq!(l.ids, ["m1", "m2", "m3"]);
+        assert_eq!(l.duplicates, 1);
+        assert!(l.problems.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_line_is_reported_with_its_line_number_and_the_rest_is_kept() {
+        let l = parse_ids("m1\nnot an id\nm2\n", "ids.txt");
+        assert_eq!(l.ids, ["m1", "m2"]);
+        assert_eq!(l.problems.len(), 1);
+        assert_eq!(l.problems[0].line, 2);
+        assert!(
+            l.problems[0]
+                .to_string()
+                .starts_with("ids.txt:2: 'not an id'")
+        );
+    }
+
+    #[test]
+    fn a_csv_with_a_meetingid_column_is_accepted() {
+        let l = parse_ids(
+            "\u{feff}title,meetingid\nweekly, m1\n\"a, b\",m2\nx,m1\n",
+            "ids.csv",
+        );
+        assert_eq!(l.ids, ["m1", "m2"]);
+        assert_eq!(l.duplicates, 1);
+    }
+
+    #[test]
+    fn a_csv_without_a_meetingid_column_is_a_problem_not_a_crash() {
+        let l = parse_ids("a,b\n1,2\n", "ids.csv");
+        assert!(l.ids.is_empty());
+        assert!(l.problems[0].message.contains("meetingid"));
+    }
+}

@@ -1,0 +1,486 @@
+//! The job file (`jobs/*.toml`) and its validation into an immutable [`Job`].
+//!
+//! Everything the user configured — in the file, on the command line, in `WECOM_BASE_URL` — is
+//! checked here, before the first request. Unknown keys are an error naming the key (serde's
+//! `deny_unknown_fields`), so a typo never silently falls back to a default. Secrets are *not*
+//! read here: only the names of the variables or the file that hold them.
+
+use anyhow::{Context, Result, bail};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// WeCom's production API.
+pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
+/// Environment variable that overrides the job's API base URL (tests and benchmarks use it).
+pub const BASE_URL_ENV: &str = "WECOM_BASE_URL";
+/// Leaves room for the company's other apps under WeCom's 10,000 calls/minute per API.
+pub const DEFAULT_RATE: f64 = 50.0;
+pub const DEFAULT_GRACE_S: i64 = 300;
+/// WeCom's per-company ceiling: 10,000 calls a minute per API.
+pub const WECOM_MAX_RATE: f64 = 10_000.0 / 60.0;
+
+/// The job file as written. Every section and key is optional except where noted.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct JobFile {
+    /// Name of the job, used in logs and the default store path. Default: the file's stem.
+    pub name: Option<String>,
+    /// IANA time zone for local dates and output times. Default `Asia/Shanghai`.
+    pub timezone: Option<String>,
+    /// Window when the command line gives none: `all` (every meeting of the ids, the default),
+    /// `yesterday`, `today` or a date `YYYY-MM-DD`.
+    pub window: Option<String>,
+    #[serde(default)]
+    pub api: ApiSection,
+    #[serde(default)]
+    pub source: SourceSection,
+    #[serde(default)]
+    pub ids: IdsSection,
+    #[serde(default)]
+    pub fetch: FetchSection,
+    #[serde(default)]
+    pub metrics: MetricsSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub output: OutputSection,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    /// API base URL. Default `https://qyapi.weixin.qq.com`; `WECOM_BASE_URL` overrides it.
+    pub base_url: Option<String>,
+    /// Environment variable holding the corpid. Default `WECOM_CORPID`.
+    pub corpid_env: Option<String>,
+    /// Environment variable holding the app secret. Default `WECOM_SECRET`.
+    pub secret_env: Option<String>,
+    /// A file holding the app secret (first line); used when the secret variable is unset.
+    pub secret_file: Option<PathBuf>,
+    /// Timeout of one HTTP request, seconds. Default 15.
+    pub timeout_s: Option<f64>,
+    /// Timeout to connect, seconds. Default 5.
+    pub connect_timeout_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    /// The WeCom API (default).
+    #[default]
+    Api,
+    /// Captured get_info answers in `DIR/<meetingid>.json`.
+    Dir,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// `api` (default) or `dir`.
+    pub kind: Option<SourceKind>,
+    /// For `kind = "dir"`: the directory holding `<meetingid>.json` files.
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct IdsSection {
+    /// Meeting ids file (one a line, `#` comments; or CSV with a `meetingid` column).
+    pub file: Option<PathBuf>,
+    /// Organizer userids whose meetings are discovered with get_user_meetingid.
+    pub organizers: Option<Vec<String>>,
+    /// A file of organizer userids, one a line.
+    pub organizers_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FetchSection {
+    /// Calls per second, shared by all requests. Default 50.
+    pub rate: Option<f64>,
+    /// Calls allowed at once above the rate. Default 5.
+    pub burst: Option<u32>,
+    /// Requests in flight at once. Default 8.
+    pub concurrency: Option<usize>,
+    /// Attempts per request for busy answers (-1, 5xx, timeouts, bad bodies). Default 5.
+    pub max_attempts: Option<u32>,
+    /// First backoff delay, milliseconds; doubles each attempt, with jitter. Default 500.
+    pub backoff_ms: Option<u64>,
+    /// Longest backoff delay, milliseconds. Default 30000.
+    pub backoff_max_ms: Option<u64>,
+    /// How long the whole run pauses after a throttle answer (45009/45033), milliseconds;
+    /// doubles on consecutive throttles up to 60 s. Default 1000.
+    pub throttle_pause_ms: Option<u64>,
+    /// Throttle answers tolerated for one meeting before it is recorded as failed. Default 20.
+    pub max_throttle_retries: Option<u32>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Seconds of lateness / early leave tolerated before a row counts as late / left early.
+    /// Default 300.
+    pub grace_period_s: Option<i64>,
+    /// Meeting statuses that count for the users table. Default `["ended"]`.
+    pub user_statuses: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// SQLite file holding raw answers. Default `<output.dir>/_store/raw.sqlite`.
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// Output directory. Default `out/<job name>`.
+    pub dir: Option<PathBuf>,
+    /// Formats to write: `csv`, `parquet`. Default both.
+    pub formats: Option<Vec<String>>,
+    /// Start CSV files with a UTF-8 byte-order mark so Excel shows Chinese. Default true.
+    pub csv_bom: Option<bool>,
+    /// Prefix text cells starting with = + - @ tab or CR with `'` in CSV. Default true.
+    pub csv_neutralize_formulas: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "parquet" => Ok(Format::Parquet),
+            "xlsx" => bail!("format 'xlsx' is not supported yet: use csv and/or parquet"),
+            other => bail!("unknown format '{other}': use csv and/or parquet"),
+        }
+    }
+}
+
+/// Meeting statuses as the tables name them (`status` 1–5).
+pub const STATUS_NAMES: [&str; 5] = ["upcoming", "in_progress", "ended", "cancelled", "expired"];
+
+/// The validated job: what every stage reads. Built once, never mutated.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    pub tz: Tz,
+    pub default_window: String,
+    pub api: ApiConfig,
+    pub source: Source,
+    pub ids_file: Option<PathBuf>,
+    pub organizers: Vec<String>,
+    pub fetch: FetchConfig,
+    pub metrics: MetricsConfig,
+    pub store_path: PathBuf,
+    pub out_dir: PathBuf,
+    pub formats: Vec<Format>,
+    pub csv: CsvConfig,
+    pub refetch: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub base_url: String,
+    pub corpid_env: String,
+    pub secret_env: String,
+    pub secret_file: Option<PathBuf>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Api,
+    Dir(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub rate: f64,
+    pub burst: u32,
+    pub concurrency: usize,
+    pub max_attempts: u32,
+    pub backoff: Duration,
+    pub backoff_max: Duration,
+    pub throttle_pause: Duration,
+    pub max_throttle_retries: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricsConfig {
+    pub grace_period_s: i64,
+    /// Status codes (1–5) whose meetings count for the users table.
+    pub user_statuses: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CsvConfig {
+    pub bom: bool,
+    pub neutralize_formulas: bool,
+}
+
+/// What the command line may override.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub ids: Option<PathBuf>,
+    pub source_dir: Option<PathBuf>,
+    pub rate: Option<f64>,
+    pub concurrency: Option<usize>,
+    pub refetch: bool,
+    pub out: Option<PathBuf>,
+    pub formats: Option<Vec<String>>,
+    /// Value of `WECOM_BASE_URL`, if set.
+    pub base_url: Option<String>,
+}
+
+impl Job {
+    /// Reads and validates a job file, applying command-line overrides.
+    pub fn load(path: &Path, ov: &Overrides) -> Result<Job> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read job file {}", path.display()))?;
+        let file: JobFile = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().trim_end()))?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "job".into());
+        Job::build(file, &stem, ov).with_context(|| format!("job file {}", path.display()))
+    }
+
+    /// Validates a parsed job file into a `Job`.
+    pub fn build(f: JobFile, stem: &str, ov: &Overrides) -> Result<Job> {
+        let name = f.name.unwrap_or_else(|| stem.to_string());
+        let tz_name = f.timezone.unwrap_or_else(|| "Asia/Shanghai".into());
+        let tz: Tz = tz_name.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "timezone '{tz_name}' is not an IANA time zone name (e.g. Asia/Shanghai)"
+            )
+        })?;
+
+        let base_url = ov
+            .base_url
+            .clone()
+            .or(f.api.base_url)
+            .unwrap_or_else(|| DEFAULT_BASE_URL.into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            bail!("api base_url '{base_url}' must start with http:// or https://");
+        }
+        let secs = |v: Option<f64>, default: f64, key: &str| -> Result<Duration> {
+            let v = v.unwrap_or(default);
+            if !(v.is_finite() && v > 0.0) {
+                bail!("api.{key} must be a positive number of seconds, not {v}");
+            }
+            Ok(Duration::from_secs_f64(v))
+        };
+        let api = ApiConfig {
+            base_url,
+            corpid_env: f.api.corpid_env.unwrap_or_else(|| "WECOM_CORPID".into()),
+            secret_env: f.api.secret_env.unwrap_or_else(|| "WECOM_SECRET".into()),
+            secret_file: f.api.secret_file,
+            timeout: secs(f.api.timeout_s, 15.0, "timeout_s")?,
+            connect_timeout: secs(f.api.connect_timeout_s, 5.0, "connect_timeout_s")?,
+        };
+
+        let source = match (
+            &ov.source_dir,
+            f.source.kind.unwrap_or_default(),
+            f.source.dir,
+        ) {
+            (Some(d), _, _) => Source::Dir(d.clone()),
+            (None, SourceKind::Dir, Some(d)) => Source::Dir(d),
+            (None, SourceKind::Dir, None) => {
+                bail!("source.kind = \"dir\" needs source.dir = \"PATH\" (or --source-dir)")
+            }
+            (None, SourceKind::Api, _) => Source::Api,
+        };
+
+        let mut organizers = f.ids.organizers.unwrap_or_default();
+        if let Some(p) = &f.ids.organizers_file {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read ids.organizers_file {}", p.display()))?;
+            organizers.extend(
+                text.lines()
+                    .map(|l| l.split('#').next().unwrap_or("").trim())
+                    .filter(|l| !l.is_empty())
+                    .map(String::from),
+            );
+        }
+        organizers.sort();
+        organizers.dedup();
+
+        let rate = ov.rate.or(f.fetch.rate).unwrap_or(DEFAULT_RATE);
+        if !(rate.is_finite() && rate > 0.0) {
+            bail!("the rate must be a positive number of calls per second, not {rate}");
+        }
+        if rate > WECOM_MAX_RATE {
+            tracing::warn!(
+                rate,
+                "rate is above WeCom's company-wide limit of 10,000 calls/minute per API; expect 45009 throttling"
+            );
+        }
+        let concurrency = ov.concurrency.or(f.fetch.concurrency).unwrap_or(8);
+        if concurrency == 0 {
+            bail!("concurrency must be at least 1");
+        }
+        let burst = f.fetch.burst.unwrap_or(5).max(1);
+        let max_attempts = f.fetch.max_attempts.unwrap_or(5);
+        if max_attempts == 0 {
+            bail!("fetch.max_attempts must be at least 1");
+        }
+        let fetch = FetchConfig {
+            rate,
+            burst,
+            concurrency,
+            max_attempts,
+            backoff: Duration::from_millis(f.fetch.backoff_ms.unwrap_or(500)),
+            backoff_max: Duration::from_millis(f.fetch.backoff_max_ms.unwrap_or(30_000)),
+            throttle_pause: Duration::from_millis(f.fetch.throttle_pause_ms.unwrap_or(1000)),
+            max_throttle_retries: f.fetch.max_throttle_retries.unwrap_or(20),
+        };
+
+        let grace_period_s = f.metrics.grace_period_s.unwrap_or(DEFAULT_GRACE_S);
+        if grace_period_s < 0 {
+            bail!("metrics.grace_period_s must not be negative");
+        }
+        let user_statuses = f
+            .metrics
+            .user_statuses
+            .unwrap_or_else(|| vec!["ended".into()])
+            .iter()
+            .map(|s| status_code(s))
+            .collect::<Result<Vec<_>>>()?;
+        let metrics = MetricsConfig {
+            grace_period_s,
+            user_statuses,
+        };
+
+        let out_dir = ov
+            .out
+            .clone()
+            .or(f.output.dir)
+            .unwrap_or_else(|| PathBuf::from("out").join(&name));
+        let store_path = f
+            .store
+            .path
+            .unwrap_or_else(|| out_dir.join("_store").join("raw.sqlite"));
+        let mut formats = match ov.formats.clone().or(f.output.formats) {
+            Some(v) => v
+                .iter()
+                .map(|s| Format::parse(s))
+                .collect::<Result<Vec<_>>>()?,
+            None => vec![Format::Csv, Format::Parquet],
+        };
+        formats.sort();
+        formats.dedup();
+        if formats.is_empty() {
+            bail!("no output format: use csv and/or parquet");
+        }
+
+        Ok(Job {
+            name,
+            tz,
+            default_window: f.window.unwrap_or_else(|| "all".into()),
+            api,
+            source,
+            ids_file: ov.ids.clone().or(f.ids.file),
+            organizers,
+            fetch,
+            metrics,
+            store_path,
+            out_dir,
+            formats,
+            csv: CsvConfig {
+                bom: f.output.csv_bom.unwrap_or(true),
+                neutralize_formulas: f.output.csv_neutralize_formulas.unwrap_or(true),
+            },
+            refetch: ov.refetch,
+        })
+    }
+}
+
+/// `ended` → 3, etc.; also accepts the number itself.
+pub fn status_code(name: &str) -> Result<i64> {
+    if let Some(i) = STATUS_NAMES.iter().position(|n| *n == name.trim()) {
+        return Ok(i as i64 + 1);
+    }
+    name.trim().parse::<i64>().map_err(|_| {
+        anyhow::anyhow!(
+            "unknown meeting status '{name}': use one of {}",
+            STATUS_NAMES.join(", ")
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Job> {
+        let f: JobFile = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Job::build(f, "t", &Overrides::default())
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let e = parse("[fetch]\nrat = 5\n").unwrap_err();
+        assert!(format!("{e:#}").contains("rat"), "{e:#}");
+        let e = parse("colour = 'blue'\n").unwrap_err();
+        assert!(format!("{e:#}").contains("colour"), "{e:#}");
+    }
+
+    #[test]
+    fn defaults_are_those_of_the_spec() {
+        let j = parse("").unwrap();
+        assert_eq!(j.tz, chrono_tz::Asia::Shanghai);
+        assert_eq!(j.api.base_url, DEFAULT_BASE_URL);
+        assert_eq!(j.fetch.rate, 50.0);
+        assert_eq!(j.metrics.grace_period_s, 300);
+        assert_eq!(j.metrics.user_statuses, [3]);
+        assert_eq!(j.formats, [Format::Csv, Format::Parquet]);
+        assert_eq!(j.store_path, PathBuf::from("out/t/_store/raw.sqlite"));
+        assert!(j.csv.bom);
+    }
+
+    #[test]
+    fn command_line_overrides_win_over_the_file() {
+        let f: JobFile =
+            toml::from_str("[fetch]\nrate = 5.0\nconcurrency = 2\n[api]\nbase_url='https://x'\n")
+                .unwrap();
+        let ov = Overrides {
+            rate: Some(200.0),
+            concurrency: Some(16),
+            base_url: Some("http://127.0.0.1:9".into()),
+            formats: Some(vec!["parquet".into()]),
+            ..Default::default()
+        };
+        let j = Job::build(f, "t", &ov).unwrap();
+        assert_eq!(j.fetch.rate, 200.0);
+        assert_eq!(j.fetch.concurrency, 16);
+        assert_eq!(j.api.base_url, "http://127.0.0.1:9");
+        assert_eq!(j.formats, [Format::Parquet]);
+    }
+
+    #[test]
+    fn bad_values_say_what_to_use() {
+        for (text, needle) in [
+            ("timezone = 'Mars/Base'", "IANA"),
+            ("[fetch]\nrate = 0.0", "positive"),
+            ("[output]\nformats = ['json']", "csv and/or parquet"),
+            ("[metrics]\nuser_statuses = ['done']", "ended"),
+            ("[source]\nkind = 'dir'", "source.dir"),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(format!("{e:#}").contains(needle), "{text}: {e:#}");
+        }
+    }
+}

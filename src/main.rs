@@ -1,0 +1,61 @@
+//! `wecom-attendance`: parse the command line, run, print the error chain, map the outcome to
+//! the exit code table of SPEC §3.
+
+use clap::Parser;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+use wecom_attendance::app::{self, Outcome};
+use wecom_attendance::cli::{Cli, LogFormat};
+use wecom_attendance::lock::LockHeld;
+
+/// All meetings done.
+const EXIT_OK: u8 = 0;
+/// Fatal: bad config, credentials, output not writable.
+const EXIT_FATAL: u8 = 1;
+/// Finished, but some meetings failed (listed in the run report).
+const EXIT_SOME_FAILED: u8 = 2;
+/// Another run holds the lock (EX_TEMPFAIL).
+const EXIT_LOCKED: u8 = 75;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_FATAL);
+        }
+    };
+    let code = match runtime.block_on(app::execute(cli)) {
+        Ok(Outcome::Clean) => EXIT_OK,
+        Ok(Outcome::SomeFailed) => EXIT_SOME_FAILED,
+        Err(e) if e.downcast_ref::<LockHeld>().is_some() => {
+            eprintln!("Error: {e:#}");
+            EXIT_LOCKED
+        }
+        Err(e) => {
+            eprintln!("Error: {e:#}");
+            EXIT_FATAL
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(format: LogFormat, quiet: bool) {
+    let default = if quiet { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

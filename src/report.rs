@@ -1,0 +1,188 @@
+//! The run report: `OUT/_runs/<run-id>.json` with the window, counts, failures, data-quality
+//! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
+
+use crate::flatten::{BodyFailure, Quality};
+use crate::ids::InputProblem;
+use crate::output::{Written, write_bytes_atomic};
+use crate::wecom::client::StatsSnapshot;
+use anyhow::Result;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Counts {
+    /// Distinct meeting ids this run asked for.
+    pub requested: usize,
+    /// Bodies fetched this run.
+    pub fetched: usize,
+    /// Meetings not fetched because the store holds them in a final status.
+    pub reused_from_store: usize,
+    /// Meetings with no usable body (see `failures`).
+    pub failed: usize,
+    /// Requests repeated after a busy or throttled answer.
+    pub retried: u64,
+    /// Throttle answers (45009/45033) received.
+    pub throttled: u64,
+    /// Token refreshes forced by 40014/42001.
+    pub token_refreshes: u64,
+    /// gettoken calls made.
+    pub gettoken_calls: u64,
+    /// API calls made (all endpoints, retries included).
+    pub api_calls: u64,
+    /// Duplicate ids dropped from the inputs.
+    pub duplicate_ids: usize,
+    /// Input lines skipped (see `input_problems`).
+    pub skipped_input_lines: usize,
+    /// Meetings in the window's tables.
+    pub meetings_in_window: usize,
+    /// Requested meetings whose start time is 0 or missing: they belong to no date partition.
+    pub undated: usize,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Timings {
+    pub fetch_ms: u128,
+    pub summarize_ms: u128,
+    pub write_ms: u128,
+    pub total_ms: u128,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub command: String,
+    pub job: String,
+    pub started_at: String,
+    pub finished_at: String,
+    /// `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}`, or null when nothing was in range.
+    pub window: Option<WindowReport>,
+    pub counts: Counts,
+    pub rows: Option<Written>,
+    pub quality: Quality,
+    pub failures: Vec<BodyFailure>,
+    /// Ids of requested meetings with no start time (not in any date partition).
+    pub undated_meetingids: Vec<String>,
+    pub input_problems: Vec<InputProblem>,
+    pub timings: Timings,
+    /// The error that stopped the run, if one did.
+    pub fatal: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WindowReport {
+    pub from: String,
+    pub to: String,
+}
+
+impl RunReport {
+    pub fn new(command: &str, job: &str) -> Self {
+        let now = chrono::Utc::now();
+        RunReport {
+            run_id: format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), std::process::id()),
+            command: command.to_string(),
+            job: job.to_string(),
+            started_at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            finished_at: String::new(),
+            window: None,
+            counts: Counts::default(),
+            rows: None,
+            quality: Quality::default(),
+            failures: Vec::new(),
+            undated_meetingids: Vec::new(),
+            input_problems: Vec::new(),
+            timings: Timings::default(),
+            fatal: None,
+        }
+    }
+
+    pub fn add_client_stats(&mut self, s: &StatsSnapshot) {
+        self.counts.retried = s.retries;
+        self.counts.throttled = s.throttled;
+        self.counts.token_refreshes = s.token_refreshes;
+        self.counts.gettoken_calls = s.gettoken_calls;
+        self.counts.api_calls = s.calls + s.gettoken_calls;
+    }
+
+    /// Whether anything needs a person's attention (exit code 2).
+    pub fn has_failures(&self) -> bool {
+        !self.failures.is_empty() || !self.input_problems.is_empty()
+    }
+
+    /// Writes `OUT/_runs/<run-id>.json` atomically; returns its path.
+    pub fn write(&mut self, out_dir: &Path) -> Result<PathBuf> {
+        self.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let path = out_dir.join("_runs").join(format!("{}.json", self.run_id));
+        let mut bytes = serde_json::to_vec_pretty(self)?;
+        bytes.push(b'\n');
+        write_bytes_atomic(&path, &bytes)?;
+        Ok(path)
+    }
+
+    /// The paragraph for stderr.
+    pub fn summary(&self) -> String {
+        let c = &self.counts;
+        let window = self
+            .window
+            .as_ref()
+            .map(|w| {
+                if w.from == w.to {
+                    w.from.clone()
+                } else {
+                    format!("{} to {}", w.from, w.to)
+                }
+            })
+            .unwrap_or_else(|| "no dates".into());
+        let mut s = format!(
+            "{} of job '{}' for {window}: {} meetings requested, {} fetched, {} reused from the store, {} failed",
+            self.command, self.job, c.requested, c.fetched, c.reused_from_store, c.failed
+        );
+        if c.api_calls > 0 {
+            s.push_str(&format!(
+                "; {} API calls ({} retried, {} throttled, {} token refreshes)",
+                c.api_calls, c.retried, c.throttled, c.token_refreshes
+            ));
+        }
+        if let Some(r) = &self.rows {
+            s.push_str(&format!(
+                "; wrote {} attendance rows, {} meetings, {} users in {} partitions",
+                r.attendance_rows, r.meetings_rows, r.users_rows, r.partitions_written
+            ));
+        }
+        if self.quality.unknown_attend_status_rows > 0 {
+            s.push_str(&format!(
+                "; {} attendee rows had a status other than 1/2",
+                self.quality.unknown_attend_status_rows
+            ));
+        }
+        if c.undated > 0 {
+            s.push_str(&format!(
+                "; {} meetings have no start time and are in no date partition",
+                c.undated
+            ));
+        }
+        if !self.input_problems.is_empty() {
+            s.push_str(&format!(
+                "; {} input lines skipped",
+                self.input_problems.len()
+            ));
+        }
+        s.push_str(&format!(" ({} ms).", self.timings.total_ms));
+        for f in self.failures.iter().take(20) {
+            let code = f
+                .errcode
+                .map(|c| format!(" errcode {c}"))
+                .unwrap_or_default();
+            s.push_str(&format!("\n  failed: {}{code}: {}", f.meetingid, f.reason));
+        }
+        if self.failures.len() > 20 {
+            s.push_str(&format!(
+                "\n  … and {} more (see the run report)",
+                self.failures.len() - 20
+            ));
+        }
+        for p in self.input_problems.iter().take(20) {
+            s.push_str(&format!("\n  skipped: {p}"));
+        }
+        s
+    }
+}

@@ -1,0 +1,330 @@
+//! The local raw store: every get_info body kept verbatim in SQLite, keyed by meeting id.
+//!
+//! The store is what makes reruns cheap and crashes harmless. `fetch` writes bodies in short
+//! transactions (WAL journal), so a run killed at any instant leaves every committed body intact
+//! and the next run fetches only what is missing; `summarize` reads only the store. Alongside each
+//! body it keeps the fetch time and the meeting's status and start (to decide what needs
+//! refetching and which meetings fall in a window), or the parse error when the body could not be
+//! understood — the body is still kept, so nothing WeCom sent is lost. Meetings WeCom refused
+//! (per-meeting errcodes) are kept in `failures` until a later fetch succeeds.
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::HashSet;
+use std::path::Path;
+
+/// Meeting statuses after which a meeting never changes: ended, cancelled, expired.
+pub const FINAL_STATUSES: [i64; 3] = [3, 4, 5];
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meetings (
+    meetingid     TEXT PRIMARY KEY,
+    body          BLOB NOT NULL,
+    fetched_at    INTEGER NOT NULL,
+    source        TEXT NOT NULL,
+    status        INTEGER,
+    meeting_start INTEGER,
+    parse_error   TEXT
+);
+CREATE INDEX IF NOT EXISTS meetings_by_start ON meetings(meeting_start);
+CREATE TABLE IF NOT EXISTS failures (
+    meetingid  TEXT PRIMARY KEY,
+    errcode    INTEGER,
+    reason     TEXT NOT NULL,
+    failed_at  INTEGER NOT NULL
+);
+";
+
+/// One outcome of fetching a meeting, as the store records it.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// WeCom answered with a body (parsed or not).
+    Body {
+        meetingid: String,
+        body: Vec<u8>,
+        status: Option<i64>,
+        meeting_start: Option<i64>,
+        parse_error: Option<String>,
+    },
+    /// WeCom refused this meeting (or the source had nothing for it).
+    Failure {
+        meetingid: String,
+        errcode: Option<i64>,
+        reason: String,
+    },
+}
+
+/// A stored per-meeting failure or unparsable body.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+pub struct StoredFailure {
+    pub meetingid: String,
+    pub errcode: Option<i64>,
+    pub reason: String,
+}
+
+pub struct Store {
+    conn: Connection,
+    source: &'static str,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`. `source` labels the bodies written.
+    pub fn open(path: &Path, source: &'static str) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)
+            .with_context(|| format!("cannot set up the store {}", path.display()))?;
+        Ok(Store { conn, source })
+    }
+
+    /// Of `ids`, those stored with a final status (ended, cancelled, expired) and a body that
+    /// parsed: they need no new call.
+    pub fn final_ids(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL
+             AND status IN (3, 4, 5)",
+        )?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists([id])? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes a batch of outcomes in one transaction.
+    pub fn put(&mut self, records: &[Record]) -> Result<()> {
+        let now = chrono::Utc::now().timestamp();
+        let tx = self.conn.transaction()?;
+        {
+            let mut put_body = tx.prepare_cached(
+                "INSERT OR REPLACE INTO meetings
+                 (meetingid, body, fetched_at, source, status, meeting_start, parse_error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut clear_failure =
+                tx.prepare_cached("DELETE FROM failures WHERE meetingid = ?1")?;
+            let mut put_failure = tx.prepare_cached(
+                "INSERT OR REPLACE INTO failures (meetingid, errcode, reason, failed_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for r in records {
+                match r {
+                    Record::Body {
+                        meetingid,
+                        body,
+                        status,
+                        meeting_start,
+                        parse_error,
+                    } => {
+                        put_body.execute(params![
+                            meetingid,
+                            body,
+                            now,
+                            self.source,
+                            status,
+                            meeting_start,
+                            parse_error
+                        ])?;
+                        clear_failure.execute([meetingid])?;
+                    }
+                    Record::Failure {
+                        meetingid,
+                        errcode,
+                        reason,
+                    } => {
+                        put_failure.execute(params![meetingid, errcode, reason, now])?;
+                    }
+                }
+            }
+        }
+        tx.commit().context("cannot commit to the store")?;
+        Ok(())
+    }
+
+    /// Bodies that parsed, of meetings starting in `[start, end)` (unix seconds), by start.
+    pub fn bodies_between(&self, start: i64, end: i64) -> Result<Vec<(String, Vec<u8>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT meetingid, body FROM meetings
+             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2
+             ORDER BY meeting_start, meetingid",
+        )?;
+        let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Earliest and latest start among stored, parsed meetings (of `ids`, or all).
+    pub fn start_span(&self, ids: Option<&[String]>) -> Result<Option<(i64, i64)>> {
+        match ids {
+            None => {
+                let (lo, hi) = self.conn.query_row(
+                    "SELECT MIN(meeting_start), MAX(meeting_start) FROM meetings
+                     WHERE parse_error IS NULL AND meeting_start > 0",
+                    [],
+                    |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                )?;
+                Ok(lo.zip(hi))
+            }
+            Some(ids) => {
+                let mut stmt = self.conn.prepare_cached(
+                    "SELECT meeting_start FROM meetings
+                     WHERE meetingid = ?1 AND parse_error IS NULL AND meeting_start > 0",
+                )?;
+                let mut span: Option<(i64, i64)> = None;
+                for id in ids {
+                    if let Some(t) = stmt.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
+                        span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+                    }
+                }
+                Ok(span)
+            }
+        }
+    }
+
+    /// Meetings that are currently failed: refused by WeCom or stored with an unparsable body.
+    /// Restricted to `ids` when given.
+    pub fn failures(&self, ids: Option<&[String]>) -> Result<Vec<StoredFailure>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT meetingid, errcode, reason FROM failures
+             UNION ALL
+             SELECT meetingid, NULL, 'stored body is not a get_info answer: ' || parse_error
+             FROM meetings WHERE parse_error IS NOT NULL
+             ORDER BY 1",
+        )?;
+        let all = stmt
+            .query_map([], |r| {
+                Ok(StoredFailure {
+                    meetingid: r.get(0)?,
+                    errcode: r.get(1)?,
+                    reason: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(match ids {
+            None => all,
+            Some(ids) => {
+                let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+                all.into_iter()
+                    .filter(|f| wanted.contains(f.meetingid.as_str()))
+                    .collect()
+            }
+        })
+    }
+
+    /// Of `ids`, those stored with a parsed body but no start time: they belong to no date.
+    pub fn undated(&self, ids: &[String]) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL
+             AND meeting_start IS NULL",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            if stmt.exists([id])? {
+                out.push(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Number of stored bodies (for reports and tests).
+    pub fn count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COUNT(*) FROM meetings", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// The stored body of one meeting, verbatim.
+    pub fn body(&self, meetingid: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT body FROM meetings WHERE meetingid = ?1",
+                [meetingid],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(id: &str, status: i64, start: i64) -> Record {
+        Record::Body {
+            meetingid: id.into(),
+            body: format!("{{\"status\":{status}}}").into_bytes(),
+            status: Some(status),
+            meeting_start: Some(start),
+            parse_error: None,
+        }
+    }
+
+    fn temp_store(name: &str) -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("wa-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir.join("raw.sqlite"), "dir").unwrap();
+        (s, dir)
+    }
+
+    #[test]
+    fn only_final_meetings_are_reused() {
+        let (mut s, dir) = temp_store("final");
+        s.put(&[body("a", 3, 10), body("b", 2, 20), body("c", 5, 30)])
+            .unwrap();
+        let ids: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
+        let fin = s.final_ids(&ids).unwrap();
+        assert!(fin.contains("a") && fin.contains("c"));
+        assert!(!fin.contains("b") && !fin.contains("d"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_success_clears_an_earlier_failure_and_a_failure_keeps_an_earlier_body() {
+        let (mut s, dir) = temp_store("fail");
+        s.put(&[Record::Failure {
+            meetingid: "a".into(),
+            errcode: Some(90602),
+            reason: "x".into(),
+        }])
+        .unwrap();
+        assert_eq!(s.failures(None).unwrap().len(), 1);
+        s.put(&[body("a", 3, 10)]).unwrap();
+        assert!(s.failures(None).unwrap().is_empty());
+        s.put(&[Record::Failure {
+            meetingid: "a".into(),
+            errcode: Some(-1),
+            reason: "busy".into(),
+        }])
+        .unwrap();
+        assert!(s.body("a").unwrap().is_some());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn window_queries_use_the_half_open_start_range() {
+        let (mut s, dir) = temp_store("window");
+        s.put(&[body("a", 3, 10), body("b", 3, 20), body("c", 3, 30)])
+            .unwrap();
+        let ids: Vec<_> = s
+            .bodies_between(10, 30)
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(s.start_span(None).unwrap(), Some((10, 30)));
+        let some = ["b".to_string(), "zz".to_string()];
+        assert_eq!(s.start_span(Some(&some)).unwrap(), Some((20, 20)));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
