@@ -34,7 +34,15 @@ pub enum Outcome {
 /// Tasks in flight when reading a directory source (no network, no pacing).
 const DIR_IN_FLIGHT: usize = 64;
 
+/// Whether logs are JSON lines: then the closing summary is a log event too, so stderr stays
+/// machine-readable.
+static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub async fn execute(cli: Cli) -> Result<Outcome> {
+    JSON_LOGS.store(
+        cli.log_format == crate::cli::LogFormat::Json,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     match cli.command {
         Command::Run(a) => {
             let job = load(&a.job, &a.source, &a.output)?;
@@ -376,8 +384,12 @@ fn window_report(r: DateRange) -> WindowReport {
 fn finish(report: &mut RunReport, job: &Job, t0: Instant) -> Result<Outcome> {
     report.timings.total_ms = t0.elapsed().as_millis();
     let path = report.write(&job.out_dir)?;
-    eprintln!("{}", report.summary());
-    eprintln!("run report: {}", path.display());
+    if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::info!(report = %path.display(), summary = %report.summary(), "run finished");
+    } else {
+        eprintln!("{}", report.summary());
+        eprintln!("run report: {}", path.display());
+    }
     Ok(if report.has_failures() {
         Outcome::SomeFailed
     } else {

@@ -89,6 +89,7 @@ impl Writer<'_> {
 
     fn write_partition(&self, dir: &Path, mut df: DataFrame, w: &mut Written) -> Result<()> {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        remove_stale_temporaries(dir)?;
         let marker = dir.join(SUCCESS_MARKER);
         if marker.exists() {
             fs::remove_file(&marker)?;
@@ -118,6 +119,20 @@ impl Writer<'_> {
         w.partitions_written += 1;
         Ok(())
     }
+}
+
+/// Removes temporary files a killed run left behind (`.part-0.csv.tmp-PID`); readers of the
+/// dataset ignore dot-files anyway, this only keeps the folder tidy.
+fn remove_stale_temporaries(dir: &Path) -> Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') && name.contains(".tmp-") {
+            fs::remove_file(e.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Splits a frame sorted by `meeting_date` into contiguous per-date slices (no copy).

@@ -1,0 +1,179 @@
+//! Nightly-run operations with the directory source: the store, reruns, partition replacement,
+//! the lock, machine-readable logs. (Network behaviour is in `wecom_client.rs`.)
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// Copies a fixture set into `dir/src` and writes a job reading it.
+fn private_copy(dir: &Path, set: &str) -> std::path::PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for e in std::fs::read_dir(fixtures(set)).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
+    }
+    write_job(
+        dir,
+        set,
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {:?}\n[ids]\nfile = {:?}\n[output]\ndir = {:?}\n",
+            src,
+            src.join("ids.txt"),
+            dir.join("out")
+        ),
+    )
+}
+
+#[test]
+fn summarize_reads_only_the_store_after_fetch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = private_copy(tmp.path(), "demo");
+    let o = run(bin().args(["fetch", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    assert!(!out.join("attendance").exists(), "fetch writes no tables");
+    // The source is gone: summarize must not need it.
+    std::fs::remove_dir_all(tmp.path().join("src")).unwrap();
+    let o = run(bin().args(["summarize", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(out.join("attendance/dt=2026-11-20/part-0.parquet").exists());
+    let r = last_report(&out);
+    assert_eq!(r["command"], "summarize");
+    assert_eq!(r["counts"]["meetings_in_window"], 24);
+}
+
+#[test]
+fn a_rerun_fetches_only_meetings_that_are_not_final_unless_refetch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let out = tmp.path().join("out");
+    assert_eq!(
+        run(bin().args(["run", "--job"]).arg(&job)).status.code(),
+        Some(0)
+    );
+    let first = last_report(&out);
+    assert_eq!(first["counts"]["fetched"], 24);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        run(bin().args(["run", "--job"]).arg(&job)).status.code(),
+        Some(0)
+    );
+    let second = last_report(&out);
+    // 23 meetings ended, were cancelled or expired; the upcoming one is fetched again.
+    assert_eq!(second["counts"]["reused_from_store"], 23);
+    assert_eq!(second["counts"]["fetched"], 1);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let o = run(bin().args(["run", "--refetch", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0));
+    let third = last_report(&out);
+    assert_eq!(third["counts"]["reused_from_store"], 0);
+    assert_eq!(third["counts"]["fetched"], 24);
+}
+
+#[test]
+fn a_rerun_replaces_exactly_the_partitions_of_its_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let out = tmp.path().join("out");
+    // Old partitions: one inside the coming window that has no meetings now, one outside it.
+    for d in ["attendance/dt=2026-11-21", "attendance/dt=2026-12-01"] {
+        std::fs::create_dir_all(out.join(d)).unwrap();
+        std::fs::write(out.join(d).join("part-0.csv"), "old").unwrap();
+    }
+    // A temporary file left by a killed writer.
+    std::fs::create_dir_all(out.join("attendance/dt=2026-11-17")).unwrap();
+    std::fs::write(
+        out.join("attendance/dt=2026-11-17/.part-0.csv.tmp-1"),
+        "half",
+    )
+    .unwrap();
+    let o = run(bin()
+        .args(["run", "--from", "2026-11-16", "--to", "2026-11-21", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!out.join("attendance/dt=2026-11-21").exists());
+    assert!(out.join("attendance/dt=2026-12-01/part-0.csv").exists());
+    assert!(
+        !out.join("attendance/dt=2026-11-17/.part-0.csv.tmp-1")
+            .exists()
+    );
+    assert!(out.join("attendance/dt=2026-11-17/_SUCCESS").exists());
+    assert_eq!(last_report(&out)["rows"]["partitions_removed"], 1);
+}
+
+#[test]
+fn a_second_run_on_the_same_store_exits_75_naming_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let store = tmp.path().join("out/_store/raw.sqlite");
+    let held = wecom_attendance::lock::acquire(&store, "run --job other").unwrap();
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    assert!(stderr(&o).contains("run --job other"), "{}", stderr(&o));
+    drop(held);
+    assert_eq!(
+        run(bin().args(["run", "--job"]).arg(&job)).status.code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn a_lock_left_by_a_killed_process_does_not_block_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let store = tmp.path().join("out/_store/raw.sqlite");
+    std::fs::create_dir_all(store.parent().unwrap()).unwrap();
+    let lock = wecom_attendance::lock::lock_path(&store);
+    // flock(1) holds the same kind of lock; --close keeps it in flock's process only.
+    let mut holder = std::process::Command::new("flock")
+        .arg("--close")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .expect("flock(1) from util-linux");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let o = run(bin().args(["run", "--job"]).arg(&job));
+        if o.status.code() == Some(75) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "flock never took the lock"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    holder.kill().unwrap(); // SIGKILL
+    holder.wait().unwrap();
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn json_logs_keep_stderr_machine_readable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let o = run(bin()
+        .args(["run", "--log-format", "json", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    let lines: Vec<_> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "{err}");
+    for l in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        assert!(v.get("level").is_some(), "{l}");
+    }
+    assert!(err.contains("run finished"), "{err}");
+}
+
+#[test]
+fn the_help_text_names_no_secret_flag() {
+    let o = run(bin().args(["run", "--help"]));
+    let help = stdout(&o);
+    assert!(help.contains("--job"));
+    assert!(!help.to_lowercase().contains("--secret"));
+    assert!(!help.to_lowercase().contains("--corpid"));
+}
