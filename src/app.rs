@@ -206,7 +206,10 @@ async fn resolve_ids(job: &Job, window: Window, client: Option<&Client>) -> Resu
     {
         list.ids = Source::list_dir(dir)?;
     }
-    if list.ids.is_empty() && list.problems.is_empty() && job.ids_file.is_none() {
+    let has_source = job.ids_file.is_some()
+        || !job.organizers.is_empty()
+        || matches!(job.source, SourceCfg::Dir(_));
+    if !has_source {
         bail!("no meeting ids: give --ids FILE, or set ids.file or ids.organizers in the job");
     }
     Ok(list)

@@ -1,1 +1,114 @@
-//! placeholder (being written)
+//! An in-process fake of the WeCom API, for tests, benchmarks and trials without credentials.
+//!
+//! It serves `gettoken`, `meeting/get_info` and `meeting/get_user_meetingid` on 127.0.0.1 with
+//! WeCom's habits: errors as HTTP 200 with an `errcode`, tokens that expire, a per-second rate
+//! limit (45009), a concurrency limit (45033), and busy faults (scripted per meeting id or drawn
+//! at random from a seeded RNG). Bodies are served verbatim, so fixtures and generated meetings
+//! reach the client byte for byte. `/_fake/stats` reports what the server saw, which is how
+//! tests check the client's cost (one call per meeting, one token per lifetime).
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use wecom_attendance::fake::{FakeConfig, FakeWecom, Fault};
+//! let server = FakeWecom::new(FakeConfig::default())
+//!     .with_meeting("hyA", "zhangsan", 1_700_000_000, r#"{"errcode":0,"errmsg":"ok"}"#)
+//!     .script("hyA", vec![Fault::Errcode(-1), Fault::Http(502)])
+//!     .start()
+//!     .await?;
+//! println!("{}", server.base_url());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod builder;
+mod faults;
+mod handle;
+mod handlers;
+mod limits;
+mod list;
+mod reply;
+mod state;
+mod stats;
+
+pub use builder::FakeWecom;
+pub use faults::Fault;
+pub use handle::FakeHandle;
+pub use reply::errcode;
+pub use stats::FakeStats;
+
+use std::fmt;
+use std::time::Duration;
+
+/// `expires_in` of issued tokens unless configured otherwise (WeCom's usual value).
+pub const DEFAULT_TOKEN_TTL_S: u64 = 7200;
+/// How long a [`Fault::Slow`] answer takes unless configured otherwise.
+pub const DEFAULT_SLOW_DELAY: Duration = Duration::from_secs(15);
+/// Credentials the fake accepts unless configured otherwise (the demo job's).
+pub const DEFAULT_CORPID: &str = "demo-corp";
+pub const DEFAULT_SECRET: &str = "demo-secret";
+
+/// How the fake server behaves.
+#[derive(Clone)]
+pub struct FakeConfig {
+    /// The only `corpid` `gettoken` accepts (others get 40013).
+    pub corpid: String,
+    /// The only `corpsecret` `gettoken` accepts (others get 40001). Never logged.
+    pub secret: String,
+    /// `expires_in` returned by `gettoken`; tokens older than this get 42001.
+    pub token_ttl_s: u64,
+    /// Added to every `get_info` and `get_user_meetingid` answer that passes the admission
+    /// checks (token, concurrency, rate).
+    pub latency: Duration,
+    /// Calls per second allowed over `get_info` and `get_user_meetingid` together (a token
+    /// bucket); beyond it the answer is 45009. `None` = unlimited.
+    pub rate_limit: Option<u32>,
+    /// Capacity of the rate bucket (calls allowed at once); default: one second's worth.
+    pub rate_limit_burst: Option<u32>,
+    /// `get_info` requests allowed in flight at once; beyond it the answer is 45033.
+    pub max_concurrency: Option<usize>,
+    /// Probability per `get_info` call of a random busy fault (see [`Fault`]); 0 = none.
+    pub fault_rate: f64,
+    /// How long a [`Fault::Slow`] answer sleeps before answering normally.
+    pub slow_delay: Duration,
+    /// Seed of the random faults (and of the issued tokens), so runs are reproducible.
+    pub seed: u64,
+    /// Port to bind on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            corpid: DEFAULT_CORPID.to_owned(),
+            secret: DEFAULT_SECRET.to_owned(),
+            token_ttl_s: DEFAULT_TOKEN_TTL_S,
+            latency: Duration::ZERO,
+            rate_limit: None,
+            rate_limit_burst: None,
+            max_concurrency: None,
+            fault_rate: 0.0,
+            slow_delay: DEFAULT_SLOW_DELAY,
+            seed: 0,
+            port: 0,
+        }
+    }
+}
+
+/// Shows everything but the secret.
+impl fmt::Debug for FakeConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeConfig")
+            .field("corpid", &self.corpid)
+            .field("secret", &"<redacted>")
+            .field("token_ttl_s", &self.token_ttl_s)
+            .field("latency", &self.latency)
+            .field("rate_limit", &self.rate_limit)
+            .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("max_concurrency", &self.max_concurrency)
+            .field("fault_rate", &self.fault_rate)
+            .field("slow_delay", &self.slow_delay)
+            .field("seed", &self.seed)
+            .field("port", &self.port)
+            .finish()
+    }
+}

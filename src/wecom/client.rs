@@ -109,17 +109,22 @@ impl Http {
         })
     }
 
-    /// GET returning parsed JSON; `Err` is a redacted description of transient trouble.
+    /// GET returning parsed JSON. Errors are redacted descriptions: `Ok(Err(_))` is transient
+    /// trouble worth a retry, `Err(_)` an answer no retry will fix (e.g. HTTP 404).
     pub async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, &str)],
-    ) -> Result<T, String> {
+    ) -> Result<Result<T, String>, String> {
         let req = self.client.get(format!("{}{path}", self.base)).query(query);
         match Self::exchange(req).await {
-            Exchange::Body(b) => serde_json::from_slice(&b)
-                .map_err(|e| format!("{path} answered a body that is not JSON: {e}")),
-            Exchange::Busy(m) | Exchange::Refused(m) => Err(m),
+            Exchange::Body(b) => Ok(serde_json::from_slice(&b)
+                .map_err(|e| format!("{path} answered a body that is not JSON: {e}"))),
+            Exchange::Busy(m) => Ok(Err(m)),
+            Exchange::Refused(m) => Err(format!(
+                "{path} answered {m}: check the API base URL ({})",
+                self.base
+            )),
         }
     }
 
@@ -253,6 +258,7 @@ impl Client {
                     Ok(env) => {
                         let code = env.errcode.unwrap_or(0);
                         if code == 0 {
+                            self.limiter.recovered();
                             return Ok(bytes);
                         }
                         let msg = env.errmsg.unwrap_or_default();
@@ -312,14 +318,13 @@ impl Client {
                             message: format!("still throttled after {throttles} pauses: {why}"),
                         });
                     }
-                    let pause = self.cfg.throttle_pause * 2u32.saturating_pow(throttles - 1);
                     if errcode == Some(super::errcode::CONCURRENCY_OUT_OF_LIMIT) {
                         let width = self.limiter.narrow();
                         tracing::warn!(width, "45033: too many concurrent calls; narrowing");
                     }
-                    tracing::warn!(?pause, %why, "throttled by WeCom; pausing the whole run");
+                    let (pause, rate) = self.limiter.throttled(self.cfg.throttle_pause).await;
+                    tracing::warn!(?pause, rate, %why, "throttled by WeCom; pausing and slowing the whole run");
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    self.limiter.pause(pause).await;
                 }
                 ErrClass::FatalConfig => {
                     let code = errcode.unwrap_or_default();

@@ -131,10 +131,16 @@ impl TokenCache {
                 )
                 .await;
             let a = match answer {
-                Ok(a) => a,
-                Err(transient) => {
+                Ok(Ok(a)) => a,
+                Ok(Err(transient)) => {
                     last = transient;
                     continue;
+                }
+                Err(refused) => {
+                    return Err(CallError::Fatal {
+                        errcode: None,
+                        message: refused,
+                    });
                 }
             };
             let code = a.errcode.unwrap_or(0);

@@ -1,0 +1,115 @@
+//! A running fake server: where it listens, what it saw, and the knobs a test turns while it
+//! runs (expire tokens, script more faults). Dropping the handle stops the server.
+
+use super::faults::Fault;
+use super::handlers;
+use super::state::State;
+use super::stats::FakeStats;
+use anyhow::Context;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long [`FakeHandle::shutdown`] lets in-flight answers finish before cutting them off.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// A fake WeCom server serving in a background task.
+pub struct FakeHandle {
+    addr: SocketAddr,
+    state: Arc<State>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl FakeHandle {
+    pub(crate) async fn serve(state: State) -> anyhow::Result<FakeHandle> {
+        let port = state.cfg.port;
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+            .await
+            .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+        let addr = listener.local_addr().context("no local address")?;
+        let state = Arc::new(state);
+        let app = handlers::router(state.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!("fake wecom server stopped: {e}");
+            }
+        });
+        Ok(FakeHandle {
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, the base URL to give a client.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// What the server saw so far.
+    pub fn stats(&self) -> FakeStats {
+        self.state.counters.snapshot()
+    }
+
+    /// `get_info` calls seen so far for one meeting id (cheaper than a full snapshot).
+    pub fn get_info_calls_for(&self, meetingid: &str) -> u64 {
+        self.state.counters.calls_for(meetingid)
+    }
+
+    /// Every access token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state.issued_tokens()
+    }
+
+    /// Every token issued so far becomes invalid: its next use gets 42001.
+    pub fn expire_tokens(&self) {
+        self.state.expire_tokens();
+    }
+
+    /// The next calls for `meetingid` get these faults (after any already scripted).
+    pub fn script(&self, meetingid: &str, faults: Vec<Fault>) {
+        self.state.script(meetingid, faults);
+    }
+
+    /// Every further call for `meetingid` answers `errcode` (after any script).
+    pub fn fail_always(&self, meetingid: &str, errcode: i64) {
+        self.state.fail_always(meetingid, errcode);
+    }
+
+    /// Stops accepting, lets in-flight answers finish for up to a second, then stops.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(mut task) = self.task.take()
+            && tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
+                .await
+                .is_err()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for FakeHandle {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

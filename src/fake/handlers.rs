@@ -1,0 +1,171 @@
+//! The HTTP routes of the fake server: WeCom's `gettoken`, `meeting/get_info` and
+//! `meeting/get_user_meetingid`, the `/_fake/*` admin routes, and a catch-all naming anything
+//! else.
+//!
+//! `get_info` applies its checks in the order a client meets them at WeCom: token, concurrency
+//! (45033), rate (45009), scripted or always-failing faults, random faults, latency, answer.
+
+use super::faults::{self, Fault};
+use super::limits::pause;
+use super::list;
+use super::reply::{self, errcode};
+use super::state::State;
+use super::stats::bump;
+use axum::body::Bytes;
+use axum::extract::{Query, State as Shared};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+type Params = Query<HashMap<String, String>>;
+
+pub(crate) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/cgi-bin/gettoken", get(gettoken))
+        .route("/cgi-bin/meeting/get_info", post(get_info))
+        .route(
+            "/cgi-bin/meeting/get_user_meetingid",
+            post(get_user_meetingid),
+        )
+        .route("/_fake/stats", get(stats))
+        .route("/_fake/expire_tokens", post(expire_tokens))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn gettoken(Shared(s): Shared<Arc<State>>, Query(q): Params) -> Response {
+    bump(&s.counters.gettoken_calls);
+    let field = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    let refusal = match (field("corpid"), field("corpsecret")) {
+        (None, _) => Some(errcode::MISSING_CORPID),
+        (Some(c), _) if c != s.cfg.corpid => Some(errcode::INVALID_CORPID),
+        (_, None) => Some(errcode::MISSING_SECRET),
+        (_, Some(secret)) if secret != s.cfg.secret => Some(errcode::INVALID_SECRET),
+        _ => None,
+    };
+    if let Some(code) = refusal {
+        bump(&s.counters.gettoken_errors);
+        return reply::error(code);
+    }
+    let body = serde_json::json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "access_token": s.issue_token(),
+        "expires_in": s.cfg.token_ttl_s,
+    });
+    reply::json(body.to_string())
+}
+
+#[derive(Deserialize)]
+struct GetInfoRequest {
+    meetingid: Option<String>,
+}
+
+async fn get_info(Shared(s): Shared<Arc<State>>, Query(q): Params, body: Bytes) -> Response {
+    bump(&s.counters.get_info_calls);
+    let meetingid = serde_json::from_slice::<GetInfoRequest>(&body)
+        .map(|r| r.meetingid.filter(|id| !id.is_empty()));
+    if let Ok(Some(id)) = &meetingid {
+        s.counters.count_id(id);
+    }
+    if let Err(code) = s.check_token(q.get("access_token").map(String::as_str)) {
+        bump(&s.counters.token_errors);
+        return reply::error(code);
+    }
+    let id = match meetingid {
+        Ok(Some(id)) => id,
+        Ok(None) => return reply::error(errcode::INVALID_PARAMETER),
+        Err(_) => return reply::error(errcode::BAD_JSON),
+    };
+
+    let (_in_flight, n) = s.in_flight.enter();
+    s.counters.max_in_flight.fetch_max(n, Ordering::Relaxed);
+    if s.cfg.max_concurrency.is_some_and(|max| n > max as u64) {
+        bump(&s.counters.throttled_45033);
+        return reply::error(errcode::TOO_CONCURRENT);
+    }
+    if !s.rate_ok() {
+        bump(&s.counters.throttled_45009);
+        return reply::error(errcode::RATE_LIMITED);
+    }
+    let fault = s.next_fault(&id);
+    pause(s.cfg.latency).await;
+
+    let answer = match s.meetings.get(&id) {
+        Some(m) => m.body.clone(),
+        None => Bytes::from(reply::error_body(errcode::MEETING_NOT_EXIST)),
+    };
+    match fault {
+        None => {
+            bump(&s.counters.get_info_answered);
+            reply::stored(&answer)
+        }
+        Some(Fault::Slow) => {
+            bump(&s.counters.faults_injected);
+            pause(s.cfg.slow_delay).await;
+            reply::stored(&answer)
+        }
+        Some(f) => {
+            bump(&s.counters.faults_injected);
+            faults::render(&f, &answer)
+        }
+    }
+}
+
+async fn get_user_meetingid(
+    Shared(s): Shared<Arc<State>>,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    bump(&s.counters.get_user_meetingid_calls);
+    if let Err(code) = s.check_token(q.get("access_token").map(String::as_str)) {
+        bump(&s.counters.token_errors);
+        return reply::error(code);
+    }
+    if !s.rate_ok() {
+        bump(&s.counters.throttled_45009);
+        return reply::error(errcode::RATE_LIMITED);
+    }
+    pause(s.cfg.latency).await;
+    let req = match list::parse(&body, chrono::Utc::now().timestamp()) {
+        Ok(r) => r,
+        Err(code) => return reply::error(code),
+    };
+    let meetings = s
+        .by_organizer
+        .get(&req.userid)
+        .map_or(&[][..], Vec::as_slice);
+    let (ids, next_cursor) = list::page(meetings, &req);
+    let body = serde_json::json!({
+        "errcode": 0,
+        "errmsg": "ok",
+        "next_cursor": next_cursor,
+        "meetingid_list": ids,
+    });
+    reply::json(body.to_string())
+}
+
+async fn stats(Shared(s): Shared<Arc<State>>) -> Json<super::FakeStats> {
+    Json(s.counters.snapshot())
+}
+
+async fn expire_tokens(Shared(s): Shared<Arc<State>>) -> Response {
+    let n = s.expire_tokens();
+    reply::json(format!(
+        "{{\"errcode\":0,\"errmsg\":\"ok\",\"expired\":{n}}}"
+    ))
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    reply::not_handled(StatusCode::NOT_FOUND, method.as_str(), uri.path())
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    reply::not_handled(StatusCode::METHOD_NOT_ALLOWED, method.as_str(), uri.path())
+}

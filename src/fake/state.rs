@@ -1,0 +1,187 @@
+//! The fake server's shared state: the meetings it serves, the tokens it issued, the faults
+//! scripted per meeting, the admission checks and the counters. Handlers only read and update
+//! it through the small methods here.
+
+use super::FakeConfig;
+use super::faults::{self, Fault};
+use super::limits::{InFlight, TokenBucket};
+use super::reply::errcode;
+use super::stats::Counters;
+use axum::body::Bytes;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Length of the access tokens the fake issues (WeCom's are longer than 64 characters too).
+const TOKEN_LEN: usize = 96;
+const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// Mixed into the seed for tokens, so issuing tokens does not shift the fault sequence.
+const TOKEN_SEED_SALT: u64 = 0x746F_6B65_6E73;
+
+/// A meeting as the fake serves it.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredMeeting {
+    /// `admin_userid` (or `creator_userid`), when the body names one.
+    pub organizer: Option<String>,
+    /// `meeting_start`, when the body has a readable one.
+    pub start: Option<i64>,
+    /// The `get_info` answer, served verbatim.
+    pub body: Bytes,
+}
+
+/// Faults waiting for a meeting id.
+#[derive(Default)]
+pub(crate) struct FaultPlan {
+    /// Served first, one per call, in order.
+    pub scripted: HashMap<String, VecDeque<Fault>>,
+    /// Served on every call once the script is used up.
+    pub always: HashMap<String, i64>,
+}
+
+struct IssuedToken {
+    issued: Instant,
+    revoked: bool,
+}
+
+pub(crate) struct State {
+    pub cfg: FakeConfig,
+    pub meetings: HashMap<String, StoredMeeting>,
+    /// Per organizer: `(meeting_start, meetingid)`, sorted, for `get_user_meetingid`.
+    pub by_organizer: HashMap<String, Vec<(i64, String)>>,
+    pub plan: Mutex<FaultPlan>,
+    pub bucket: Option<TokenBucket>,
+    pub in_flight: InFlight,
+    pub counters: Counters,
+    tokens: Mutex<HashMap<String, IssuedToken>>,
+    token_rng: Mutex<fastrand::Rng>,
+    fault_rng: Mutex<fastrand::Rng>,
+}
+
+impl State {
+    pub fn new(cfg: FakeConfig, meetings: HashMap<String, StoredMeeting>, plan: FaultPlan) -> Self {
+        let mut by_organizer: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+        for (id, m) in &meetings {
+            if let (Some(org), Some(start)) = (&m.organizer, m.start) {
+                by_organizer
+                    .entry(org.clone())
+                    .or_default()
+                    .push((start, id.clone()));
+            }
+        }
+        by_organizer.values_mut().for_each(|list| list.sort());
+        let bucket = cfg.rate_limit.map(|rate| {
+            TokenBucket::new(rate, cfg.rate_limit_burst.unwrap_or(rate), Instant::now())
+        });
+        State {
+            token_rng: Mutex::new(fastrand::Rng::with_seed(cfg.seed ^ TOKEN_SEED_SALT)),
+            fault_rng: Mutex::new(fastrand::Rng::with_seed(cfg.seed)),
+            cfg,
+            meetings,
+            by_organizer,
+            plan: Mutex::new(plan),
+            bucket,
+            in_flight: InFlight::default(),
+            counters: Counters::default(),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Issues a fresh access token.
+    pub fn issue_token(&self) -> String {
+        let token: String = {
+            let mut rng = self.token_rng.lock().expect("rng lock");
+            (0..TOKEN_LEN)
+                .map(|_| TOKEN_ALPHABET[rng.usize(..TOKEN_ALPHABET.len())] as char)
+                .collect()
+        };
+        let issued = IssuedToken {
+            issued: Instant::now(),
+            revoked: false,
+        };
+        self.tokens
+            .lock()
+            .expect("token lock")
+            .insert(token.clone(), issued);
+        token
+    }
+
+    /// `Ok` for a live token, else the errcode WeCom gives (41001 / 40014 / 42001).
+    pub fn check_token(&self, token: Option<&str>) -> Result<(), i64> {
+        let token = token.filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Err(errcode::MISSING_TOKEN);
+        };
+        let tokens = self.tokens.lock().expect("token lock");
+        let Some(t) = tokens.get(token) else {
+            return Err(errcode::INVALID_TOKEN);
+        };
+        let ttl = Duration::from_secs(self.cfg.token_ttl_s);
+        if t.revoked || t.issued.elapsed() >= ttl {
+            return Err(errcode::EXPIRED_TOKEN);
+        }
+        Ok(())
+    }
+
+    /// Every token issued so far (for tests that prove no token leaks).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tokens
+            .lock()
+            .expect("token lock")
+            .keys()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Makes every token issued so far invalid (their next use gets 42001); returns how many.
+    pub fn expire_tokens(&self) -> usize {
+        let mut tokens = self.tokens.lock().expect("token lock");
+        tokens.values_mut().for_each(|t| t.revoked = true);
+        tokens.len()
+    }
+
+    /// `false` when the call exceeds the configured rate.
+    pub fn rate_ok(&self) -> bool {
+        self.bucket.as_ref().is_none_or(TokenBucket::try_take)
+    }
+
+    /// The fault for this call of `meetingid`: the next scripted one, else the always-failing
+    /// errcode, else a random busy fault with probability `fault_rate`.
+    pub fn next_fault(&self, meetingid: &str) -> Option<Fault> {
+        {
+            let mut plan = self.plan.lock().expect("plan lock");
+            if let Some(f) = plan
+                .scripted
+                .get_mut(meetingid)
+                .and_then(VecDeque::pop_front)
+            {
+                return Some(f);
+            }
+            if let Some(&code) = plan.always.get(meetingid) {
+                return Some(Fault::Errcode(code));
+            }
+        }
+        if self.cfg.fault_rate <= 0.0 {
+            return None;
+        }
+        let mut rng = self.fault_rng.lock().expect("rng lock");
+        (rng.f64() < self.cfg.fault_rate).then(|| faults::random(&mut rng))
+    }
+
+    /// Adds faults to the end of a meeting's script.
+    pub fn script(&self, meetingid: &str, faults: Vec<Fault>) {
+        let mut plan = self.plan.lock().expect("plan lock");
+        plan.scripted
+            .entry(meetingid.to_owned())
+            .or_default()
+            .extend(faults);
+    }
+
+    /// Makes every call for a meeting answer `code`.
+    pub fn fail_always(&self, meetingid: &str, code: i64) {
+        let mut plan = self.plan.lock().expect("plan lock");
+        plan.always.insert(meetingid.to_owned(), code);
+    }
+}

@@ -1,0 +1,94 @@
+//! What the fake server saw: call counts, throttles, faults and the peak concurrency, kept in
+//! atomics while it runs and copied into a serialisable [`FakeStats`] snapshot on request.
+//!
+//! Tests and benchmarks judge a client by these numbers (one get_info per meeting, one gettoken
+//! per token lifetime, no throttles when pacing at the server's rate).
+
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of the fake server's counters.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct FakeStats {
+    /// `gettoken` requests, successful or not.
+    pub gettoken_calls: u64,
+    /// `gettoken` requests refused for wrong or missing credentials.
+    pub gettoken_errors: u64,
+    /// `get_info` requests, whatever their answer.
+    pub get_info_calls: u64,
+    /// `get_info` requests answered with the stored body (or 400041 for an unknown id).
+    pub get_info_answered: u64,
+    /// `get_info` requests per meeting id, whatever their answer.
+    pub get_info_by_id: BTreeMap<String, u64>,
+    /// `get_user_meetingid` requests, whatever their answer.
+    pub get_user_meetingid_calls: u64,
+    /// Requests refused with 45009 (rate).
+    pub throttled_45009: u64,
+    /// Requests refused with 45033 (concurrency).
+    pub throttled_45033: u64,
+    /// Scripted, always-failing and random faults served.
+    pub faults_injected: u64,
+    /// Requests refused for a missing (41001), unknown (40014) or expired (42001) token.
+    pub token_errors: u64,
+    /// Peak number of `get_info` requests in flight at once, including ones refused with 45033.
+    pub max_in_flight: u64,
+}
+
+/// The live counters behind [`FakeStats`].
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub gettoken_calls: AtomicU64,
+    pub gettoken_errors: AtomicU64,
+    pub get_info_calls: AtomicU64,
+    pub get_info_answered: AtomicU64,
+    pub get_info_by_id: Mutex<HashMap<String, u64>>,
+    pub get_user_meetingid_calls: AtomicU64,
+    pub throttled_45009: AtomicU64,
+    pub throttled_45033: AtomicU64,
+    pub faults_injected: AtomicU64,
+    pub token_errors: AtomicU64,
+    pub max_in_flight: AtomicU64,
+}
+
+/// Adds one to a counter.
+pub(crate) fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+impl Counters {
+    pub fn count_id(&self, meetingid: &str) {
+        let mut by_id = self.get_info_by_id.lock().expect("stats lock");
+        match by_id.get_mut(meetingid) {
+            Some(n) => *n += 1,
+            None => {
+                by_id.insert(meetingid.to_owned(), 1);
+            }
+        }
+    }
+
+    /// get_info calls seen for one meeting id.
+    pub fn calls_for(&self, meetingid: &str) -> u64 {
+        let by_id = self.get_info_by_id.lock().expect("stats lock");
+        by_id.get(meetingid).copied().unwrap_or(0)
+    }
+
+    pub fn snapshot(&self) -> FakeStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let by_id = self.get_info_by_id.lock().expect("stats lock");
+        FakeStats {
+            gettoken_calls: get(&self.gettoken_calls),
+            gettoken_errors: get(&self.gettoken_errors),
+            get_info_calls: get(&self.get_info_calls),
+            get_info_answered: get(&self.get_info_answered),
+            get_info_by_id: by_id.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            get_user_meetingid_calls: get(&self.get_user_meetingid_calls),
+            throttled_45009: get(&self.throttled_45009),
+            throttled_45033: get(&self.throttled_45033),
+            faults_injected: get(&self.faults_injected),
+            token_errors: get(&self.token_errors),
+            max_in_flight: get(&self.max_in_flight),
+        }
+    }
+}
