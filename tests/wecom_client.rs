@@ -534,3 +534,61 @@ async fn a_run_killed_mid_fetch_resumes_fetching_only_what_is_missing() {
     assert_eq!(meetings_written(&tmp.path().join("out")).len(), 80);
     fake.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_makes_no_get_info_call_for_meetings_stored_in_a_final_status() {
+    let g = corpus(40, 14);
+    let all: Vec<_> = generate(&g).collect();
+    let ids: Vec<String> = all.iter().map(|m| m.meetingid.clone()).collect();
+    let not_final = all
+        .iter()
+        .filter(|m| {
+            let v: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+            !matches!(v["status"].as_i64(), Some(3..=5))
+        })
+        .count() as u64;
+    let fake = FakeWecom::new(FakeConfig::default())
+        .with_generated(&g)
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let job = api_job(tmp.path(), &ids, "rate = 500");
+    let o = run_async(api_cmd(&fake, &["run"], &job)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fake.stats().get_info_calls, 40);
+    let o = run_async(api_cmd(&fake, &["run"], &job)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fake.stats().get_info_calls, 40 + not_final);
+    let o = run_async(api_cmd(&fake, &["run", "--refetch"], &job)).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(fake.stats().get_info_calls, 80 + not_final);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_can_come_from_a_secret_file() {
+    let fake = FakeWecom::new(FakeConfig::default()).start().await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = tmp.path().join("secret");
+    std::fs::write(&secret, format!("{DEFAULT_SECRET}\n")).unwrap();
+    let job = write_job(
+        tmp.path(),
+        "file",
+        &format!(
+            "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\nsecret_file = {secret:?}\n\
+             [ids]\norganizers = [\"zhangsan\"]\n"
+        ),
+    );
+    let mut c = api_cmd(&fake, &["check"], &job);
+    c.env_remove(SECRET_ENV);
+    let o = run_async(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("secret from api.secret_file"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(!stdout(&o).contains(DEFAULT_SECRET));
+    fake.shutdown().await;
+}
