@@ -6,10 +6,10 @@
 
 use crate::cli::{Cli, Command, JobArgs, OutputArgs, SourceArgs, WindowArgs};
 use crate::fetch::{self, FetchOutcome};
-use crate::flatten::{self, Quality};
+use crate::flatten;
 use crate::ids::{IdList, read_ids_file};
 use crate::job::{BASE_URL_ENV, Job, Overrides, Source as SourceCfg};
-use crate::output::{Tables, Writer};
+use crate::output::Writer;
 use crate::report::{RunReport, WindowReport};
 use crate::source::Source;
 use crate::store::Store;
@@ -17,7 +17,7 @@ use crate::wecom::client::Client;
 use crate::wecom::discover::discover;
 use crate::wecom::token::{Secret, TokenCache};
 use crate::window::{self, DateRange, Window, local_date};
-use crate::{lock, metrics, summary};
+use crate::{lock, tables};
 use anyhow::{Context, Result, bail};
 use std::sync::Arc;
 use std::time::Instant;
@@ -263,7 +263,6 @@ async fn fetch_and_summarize(
     report.counts.requested = fetched.requested;
     report.counts.fetched = fetched.fetched;
     report.counts.reused_from_store = fetched.reused_from_store;
-    report.counts.failed = fetched.failures.len();
     report.failures = fetched.failures;
     report.undated_meetingids = store.undated(&ids)?;
     report.counts.undated = report.undated_meetingids.len();
@@ -301,16 +300,16 @@ fn summarize_only(job: &Job, window: Window) -> Result<Outcome> {
     if let Some(range) = range {
         summarize_into(job, &store, range, &mut report)?;
     }
-    report.failures = store
-        .failures(None)?
-        .into_iter()
-        .map(|f| flatten::BodyFailure {
-            meetingid: f.meetingid,
-            errcode: f.errcode,
-            reason: f.reason,
-        })
-        .collect();
-    report.counts.failed = report.failures.len();
+    report.failures.extend(
+        store
+            .failures(None)?
+            .into_iter()
+            .map(|f| flatten::BodyFailure {
+                meetingid: f.meetingid,
+                errcode: f.errcode,
+                reason: f.reason,
+            }),
+    );
     finish(&mut report, job, t0)
 }
 
@@ -322,7 +321,7 @@ fn summarize_into(
     report: &mut RunReport,
 ) -> Result<()> {
     let t = Instant::now();
-    let (mut tables, quality, meetings) = build_tables(job, store, range)?;
+    let (mut tables, quality, meetings) = tables::build(job, store, range, &mut report.failures)?;
     report.quality = quality;
     report.counts.meetings_in_window = meetings;
     report.timings.summarize_ms = t.elapsed().as_millis();
@@ -331,39 +330,11 @@ fn summarize_into(
         out_dir: &job.out_dir,
         formats: &job.formats,
         csv: job.csv,
+        tz: job.tz,
     };
     report.rows = Some(writer.write(&mut tables, range)?);
     report.timings.write_ms = t.elapsed().as_millis();
     Ok(())
-}
-
-/// Reads the window's bodies from the store and computes the three tables.
-pub fn build_tables(
-    job: &Job,
-    store: &Store,
-    range: DateRange,
-) -> Result<(Tables, Quality, usize)> {
-    let (start, end) = range.epoch_bounds(job.tz);
-    let bodies = store.bodies_between(start, end)?;
-    let (parsed, failed) = flatten::parse_all(&bodies);
-    drop(bodies);
-    for f in &failed {
-        tracing::warn!(meetingid = %f.meetingid, reason = %f.reason, "stored body skipped");
-    }
-    let meetings = parsed.len();
-    let flat = flatten::flatten(parsed, job.tz)?;
-    let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;
-    let meetings_df = summary::meetings(flat.meetings, &attendance)?;
-    let users = summary::users(&attendance, &job.metrics.user_statuses)?;
-    Ok((
-        Tables {
-            attendance,
-            meetings: meetings_df,
-            users,
-        },
-        flat.quality,
-        meetings,
-    ))
 }
 
 /// The local-date span of stored meetings (of `ids`, or all).
@@ -386,6 +357,7 @@ fn window_report(r: DateRange) -> WindowReport {
 
 fn finish(report: &mut RunReport, job: &Job, t0: Instant) -> Result<Outcome> {
     report.timings.total_ms = t0.elapsed().as_millis();
+    report.counts.failed = report.failures.len();
     let path = report.write(&job.out_dir)?;
     if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
         tracing::info!(report = %path.display(), summary = %report.summary(), "run finished");

@@ -31,14 +31,15 @@ pub struct FetchOutcome {
 
 /// Turns a fetched body into its store record; an unparsable body is kept with its reason.
 fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<BodyFailure>) {
-    match parse_body(meetingid, &body) {
-        Ok(m) => (
+    let parsed = parse_body(meetingid, &body).map(|m| (m.info.status, m.start()));
+    match parsed {
+        Ok((status, meeting_start)) => (
             Record::Body {
                 meetingid: meetingid.to_string(),
-                status: m.info.status,
-                meeting_start: m.start(),
-                parse_error: None,
                 body,
+                status,
+                meeting_start,
+                parse_error: None,
             },
             None,
         ),
@@ -101,7 +102,8 @@ pub async fn fetch(
     let spawn = |tasks: &mut JoinSet<_>, id: String| {
         let source = source.clone();
         tasks.spawn(async move {
-            let r = source.get_info(&id).await;
+            // Parsing here spreads it over the runtime's worker threads.
+            let r = source.get_info(&id).await.map(|body| record_for(&id, body));
             (id, r)
         });
     };
@@ -131,8 +133,7 @@ pub async fn fetch(
         let (id, result) = joined?;
         bar.inc(1);
         match result {
-            Ok(body) => {
-                let (rec, failure) = record_for(&id, body);
+            Ok((rec, failure)) => {
                 match failure {
                     Some(f) => {
                         tracing::warn!(meetingid = %id, errcode = f.errcode, reason = %f.reason, "meeting failed");

@@ -14,7 +14,6 @@ use crate::window::local_date;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
-use rayon::prelude::*;
 use serde::Serialize;
 
 pub const KIND_MEMBER: &str = "member";
@@ -44,13 +43,24 @@ pub struct Quality {
     pub organizer_from_creator_userid: u64,
 }
 
-/// A parsed meeting and its key.
-pub struct ParsedMeeting {
-    pub meetingid: String,
-    pub info: MeetingInfo,
+impl Quality {
+    /// Adds another batch's counters.
+    pub fn add(&mut self, o: &Quality) {
+        self.unknown_attend_status_rows += o.unknown_attend_status_rows;
+        self.meetings_without_attendees += o.meetings_without_attendees;
+        self.meetings_without_start += o.meetings_without_start;
+        self.unknown_meeting_status += o.unknown_meeting_status;
+        self.organizer_from_creator_userid += o.organizer_from_creator_userid;
+    }
 }
 
-impl ParsedMeeting {
+/// A parsed meeting and its key; strings borrow from the body where they can.
+pub struct ParsedMeeting<'a> {
+    pub meetingid: &'a str,
+    pub info: MeetingInfo<'a>,
+}
+
+impl ParsedMeeting<'_> {
     /// Start time as unix seconds; `None` for 0 or missing.
     pub fn start(&self) -> Option<i64> {
         self.info.meeting_start.filter(|t| *t > 0)
@@ -58,44 +68,47 @@ impl ParsedMeeting {
 }
 
 /// Parses one body. A non-zero errcode or a body that is not a get_info answer is a failure.
-pub fn parse_body(meetingid: &str, body: &[u8]) -> Result<ParsedMeeting, BodyFailure> {
-    let fail = |errcode, reason: String| BodyFailure {
+pub fn parse_body<'a>(
+    meetingid: &'a str,
+    body: &'a [u8],
+) -> Result<ParsedMeeting<'a>, BodyFailure> {
+    let info: MeetingInfo = serde_json::from_slice(body).map_err(|e| BodyFailure {
         meetingid: meetingid.to_string(),
-        errcode,
-        reason,
-    };
-    let info: MeetingInfo = serde_json::from_slice(body)
-        .map_err(|e| fail(None, format!("body is not a get_info answer: {e}")))?;
+        errcode: None,
+        reason: format!("body is not a get_info answer: {e}"),
+    })?;
+    check_errcode(meetingid, info)
+}
+
+/// A parsed answer is a meeting only when its errcode is 0 (or absent).
+fn check_errcode<'a>(
+    meetingid: &'a str,
+    info: MeetingInfo<'a>,
+) -> Result<ParsedMeeting<'a>, BodyFailure> {
     match info.errcode {
-        Some(0) | None => Ok(ParsedMeeting {
+        Some(0) | None => Ok(ParsedMeeting { meetingid, info }),
+        Some(code) => Err(BodyFailure {
             meetingid: meetingid.to_string(),
-            info,
-        }),
-        Some(code) => Err(fail(
-            Some(code),
-            format!(
+            errcode: Some(code),
+            reason: format!(
                 "answer carries errcode {code}{}",
                 info.errmsg
                     .as_deref()
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default()
             ),
-        )),
+        }),
     }
 }
 
-/// Parses many bodies on all cores, keeping the input order.
-pub fn parse_all<B: AsRef<[u8]> + Sync>(
+/// Parses a batch of bodies in order, splitting successes from failures.
+pub fn parse_batch<B: AsRef<[u8]>>(
     bodies: &[(String, B)],
-) -> (Vec<ParsedMeeting>, Vec<BodyFailure>) {
-    let results: Vec<_> = bodies
-        .par_iter()
-        .map(|(id, body)| parse_body(id, body.as_ref()))
-        .collect();
-    let mut ok = Vec::with_capacity(results.len());
+) -> (Vec<ParsedMeeting<'_>>, Vec<BodyFailure>) {
+    let mut ok = Vec::with_capacity(bodies.len());
     let mut failed = Vec::new();
-    for r in results {
-        match r {
+    for (id, body) in bodies {
+        match parse_body(id, body.as_ref()) {
             Ok(m) => ok.push(m),
             Err(f) => failed.push(f),
         }
@@ -123,8 +136,7 @@ pub struct Flattened {
 /// Builds the raw frames from parsed meetings. Per-row metrics are added by
 /// [`crate::metrics::derive`].
 pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened> {
-    parsed
-        .sort_by(|a, b| (a.start(), a.meetingid.as_str()).cmp(&(b.start(), b.meetingid.as_str())));
+    parsed.sort_by(|a, b| (a.start(), a.meetingid).cmp(&(b.start(), b.meetingid)));
     let mut q = Quality::default();
     let n = parsed.len();
 
@@ -157,7 +169,7 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
         q.unknown_meeting_status += u64::from(!matches!(info.status, Some(1..=5)));
         q.organizer_from_creator_userid +=
             u64::from(info.admin_userid.is_none() && info.creator_userid.is_some());
-        m_id.push(m.meetingid.as_str());
+        m_id.push(m.meetingid);
         m_title.push(info.title.as_deref());
         m_start.push(start.map(|s| s * 1000));
         m_date.push(
@@ -286,12 +298,12 @@ impl<'a> AttendeeColumns<'a> {
         }
     }
 
-    fn push(&mut self, idx: usize, kind: &'static str, p: &'a Attendee, is_host: bool) {
+    fn push(&mut self, idx: usize, kind: &'static str, p: &'a Attendee<'_>, is_host: bool) {
         // Timestamps of 0 mean "never": they become nulls, not 1970.
         let ts = |t: Option<i64>| t.filter(|t| *t > 0).map(|t| t * 1000);
         self.meeting_idx.push(idx as IdxSize);
         self.kind.push(kind);
-        self.id.push(p.userid.as_str());
+        self.id.push(p.userid.as_ref());
         self.status.push(p.status);
         self.first_join.push(ts(p.first_join_time));
         self.last_quit.push(ts(p.last_quit_time));
@@ -305,7 +317,7 @@ impl<'a> AttendeeColumns<'a> {
 mod tests {
     use super::*;
 
-    fn parsed(id: &str, body: &str) -> ParsedMeeting {
+    fn parsed<'a>(id: &'a str, body: &'a str) -> ParsedMeeting<'a> {
         parse_body(id, body.as_bytes()).unwrap()
     }
 

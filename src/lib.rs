@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod csv_format;
 pub mod fake;
 pub mod fetch;
 pub mod flatten;
@@ -22,5 +23,6 @@ pub mod report;
 pub mod source;
 pub mod store;
 pub mod summary;
+pub mod tables;
 pub mod wecom;
 pub mod window;

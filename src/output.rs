@@ -6,22 +6,23 @@
 //! renamed, so a reader never sees half a file. A run replaces exactly the partitions of its
 //! window: dates of the window that now have no meetings lose their old partition.
 //!
-//! CSV is for people (Excel): UTF-8 BOM by default, times as ISO 8601 with the offset, floats
-//! with 6 decimals (so reruns are byte-identical), and text cells that Excel would run as a
-//! formula prefixed with `'`. Parquet keeps the raw text and time-zone-aware datetimes.
+//! CSV cells are prepared for people by [`crate::csv_format`]; Parquet keeps the raw text and
+//! time-zone-aware datetimes.
 
+use crate::csv_format::csv_bytes;
 use crate::job::{CsvConfig, Format};
 use crate::window::DateRange;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-/// CSV time format: ISO 8601 with the zone's offset, e.g. `2023-11-15T06:13:20+08:00`.
-const CSV_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%:z";
-const CSV_FLOAT_DECIMALS: usize = 6;
+/// Fast to write and to read back; the tables compress well either way.
+const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
 
 /// The three tables of one run.
@@ -46,10 +47,13 @@ pub struct Writer<'a> {
     pub out_dir: &'a Path,
     pub formats: &'a [Format],
     pub csv: CsvConfig,
+    /// Zone of the CSV time offsets (the job's).
+    pub tz: Tz,
 }
 
 impl Writer<'_> {
-    /// Writes every table for `window`, replacing that window's partitions.
+    /// Writes every table for `window`, replacing that window's partitions. Partitions are
+    /// written in parallel; each is complete (all formats, then `_SUCCESS`) or absent.
     pub fn write(&self, tables: &mut Tables, window: DateRange) -> Result<Written> {
         let mut w = Written {
             attendance_rows: tables.attendance.height(),
@@ -57,6 +61,7 @@ impl Writer<'_> {
             users_rows: tables.users.height(),
             ..Default::default()
         };
+        let mut jobs: Vec<(PathBuf, DataFrame)> = Vec::new();
         for (name, df) in [
             ("attendance", &tables.attendance),
             ("meetings", &tables.meetings),
@@ -65,59 +70,62 @@ impl Writer<'_> {
             for date in window.dates() {
                 let dir = self.out_dir.join(name).join(format!("dt={date}"));
                 match parts.iter().find(|(d, _)| *d == date) {
-                    Some((_, part)) => {
-                        self.write_partition(&dir, part.clone(), &mut w)?;
+                    Some((_, part)) => jobs.push((dir, part.clone())),
+                    None if dir.exists() => {
+                        fs::remove_dir_all(&dir).with_context(|| {
+                            format!("cannot remove stale partition {}", dir.display())
+                        })?;
+                        w.partitions_removed += 1;
                     }
-                    None => {
-                        if dir.exists() {
-                            fs::remove_dir_all(&dir).with_context(|| {
-                                format!("cannot remove stale partition {}", dir.display())
-                            })?;
-                            w.partitions_removed += 1;
-                        }
-                    }
+                    None => {}
                 }
             }
         }
-        let dir = self
+        let users_dir = self
             .out_dir
             .join("users")
             .join(format!("window={}", window.label()));
-        self.write_partition(&dir, tables.users.clone(), &mut w)?;
+        jobs.push((users_dir, tables.users.clone()));
+        let files = jobs
+            .into_par_iter()
+            .map(|(dir, df)| self.write_partition(&dir, df))
+            .collect::<Result<Vec<_>>>()?;
+        w.partitions_written = files.len();
+        w.files = files.into_iter().flatten().collect();
         Ok(w)
     }
 
-    fn write_partition(&self, dir: &Path, mut df: DataFrame, w: &mut Written) -> Result<()> {
+    fn write_partition(&self, dir: &Path, mut df: DataFrame) -> Result<Vec<PathBuf>> {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         remove_stale_temporaries(dir)?;
         let marker = dir.join(SUCCESS_MARKER);
         if marker.exists() {
             fs::remove_file(&marker)?;
         }
+        let mut files = Vec::with_capacity(self.formats.len());
         for format in self.formats {
             let path = match format {
                 Format::Csv => {
                     let path = dir.join("part-0.csv");
-                    let bytes = csv_bytes(&df, self.csv)?;
+                    let bytes = csv_bytes(&df, self.csv, self.tz)?;
                     write_atomic(&path, |f| f.write_all(&bytes).map_err(Into::into))?;
                     path
                 }
                 Format::Parquet => {
                     let path = dir.join("part-0.parquet");
                     write_atomic(&path, |f| {
-                        ParquetWriter::new(f)
-                            .with_compression(ParquetCompression::Zstd(None))
+                        ParquetWriter::new(BufWriter::new(f))
+                            .with_compression(PARQUET_COMPRESSION)
                             .finish(&mut df)?;
                         Ok(())
                     })?;
                     path
                 }
             };
-            w.files.push(path);
+            files.push(path);
         }
         write_atomic(&marker, |_| Ok(()))?;
-        w.partitions_written += 1;
-        Ok(())
+        Ok(files)
     }
 }
 
@@ -160,53 +168,6 @@ fn split_by_date(df: &DataFrame) -> Result<Vec<(NaiveDate, DataFrame)>> {
         .collect())
 }
 
-/// The CSV bytes of a frame, as HR files want them.
-pub fn csv_bytes(df: &DataFrame, cfg: CsvConfig) -> Result<Vec<u8>> {
-    let mut df = if cfg.neutralize_formulas {
-        neutralize_formulas(df)?
-    } else {
-        df.clone()
-    };
-    let mut buf = Vec::with_capacity(df.height() * 128 + 1024);
-    CsvWriter::new(&mut buf)
-        .include_bom(cfg.bom)
-        .with_datetime_format(Some(CSV_DATETIME_FORMAT.into()))
-        .with_float_precision(Some(CSV_FLOAT_DECIMALS))
-        .finish(&mut df)?;
-    Ok(buf)
-}
-
-/// Whether a spreadsheet would treat this text as a formula (or a control sequence).
-pub fn looks_like_formula(s: &str) -> bool {
-    matches!(
-        s.as_bytes().first(),
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
-    )
-}
-
-/// Prefixes risky text cells with `'` (OWASP's CSV-injection advice); other cells are untouched.
-fn neutralize_formulas(df: &DataFrame) -> Result<DataFrame> {
-    let mut out = df.clone();
-    for name in df.get_column_names_owned() {
-        let column = df.column(&name)?;
-        if column.dtype() != &DataType::String {
-            continue;
-        }
-        let ca = column.str()?;
-        if !ca.iter().flatten().any(looks_like_formula) {
-            continue;
-        }
-        let fixed = ca.apply_into_string_amortized(|s: &str, buf: &mut String| {
-            if looks_like_formula(s) {
-                buf.push('\'');
-            }
-            buf.push_str(s);
-        });
-        out.replace(&name, fixed.into_series().into_column())?;
-    }
-    Ok(out)
-}
-
 /// Writes `path` via a temporary file in the same folder: write, fsync, rename, fsync folder.
 pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -247,42 +208,6 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg() -> CsvConfig {
-        CsvConfig {
-            bom: true,
-            neutralize_formulas: true,
-        }
-    }
-
-    #[test]
-    fn formula_cells_are_neutralised_in_csv_and_other_text_is_kept() {
-        let df = df!("title" => ["=HYPERLINK(\"x\")", "周会", "-1", "@me", "a=b"]).unwrap();
-        let csv = String::from_utf8(csv_bytes(&df, cfg()).unwrap()).unwrap();
-        assert!(csv.starts_with('\u{feff}'));
-        let lines: Vec<_> = csv.trim_start_matches('\u{feff}').lines().collect();
-        assert_eq!(
-            lines,
-            [
-                "title",
-                "\"'=HYPERLINK(\"\"x\"\")\"",
-                "周会",
-                "'-1",
-                "'@me",
-                "a=b"
-            ]
-        );
-    }
-
-    #[test]
-    fn the_bom_can_be_turned_off() {
-        let df = df!("a" => ["x"]).unwrap();
-        let cfg = CsvConfig {
-            bom: false,
-            neutralize_formulas: false,
-        };
-        assert_eq!(csv_bytes(&df, cfg).unwrap(), b"a\nx\n");
-    }
 
     #[test]
     fn an_atomic_write_leaves_no_temporary_file_behind() {

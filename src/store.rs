@@ -65,6 +65,7 @@ pub struct StoredFailure {
 pub struct Store {
     conn: Connection,
     source: &'static str,
+    path: std::path::PathBuf,
 }
 
 impl Store {
@@ -81,7 +82,17 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)
             .with_context(|| format!("cannot set up the store {}", path.display()))?;
-        Ok(Store { conn, source })
+        Ok(Store {
+            conn,
+            source,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A second connection to the same store, for a reader thread (WAL lets it read while
+    /// this one writes).
+    pub fn reader(&self) -> Result<Store> {
+        Store::open(&self.path, self.source)
     }
 
     /// Of `ids`, those stored with a final status (ended, cancelled, expired) and a body that
@@ -159,6 +170,34 @@ impl Store {
         )?;
         let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Calls `f` with the parsed bodies of meetings starting in `[start, end)`, in start order,
+    /// `chunk` meetings at a time, so a large window never holds all its JSON at once.
+    pub fn for_each_chunk(
+        &self,
+        start: i64,
+        end: i64,
+        chunk: usize,
+        mut f: impl FnMut(Vec<(String, Vec<u8>)>) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT meetingid, body FROM meetings
+             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2
+             ORDER BY meeting_start, meetingid",
+        )?;
+        let mut rows = stmt.query([start, end])?;
+        let mut batch = Vec::with_capacity(chunk);
+        while let Some(r) = rows.next()? {
+            batch.push((r.get(0)?, r.get(1)?));
+            if batch.len() >= chunk {
+                f(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))?;
+            }
+        }
+        if !batch.is_empty() {
+            f(batch)?;
+        }
+        Ok(())
     }
 
     /// Earliest and latest start among stored, parsed meetings (of `ids`, or all).

@@ -7,23 +7,24 @@
 //! break parsing). A body that still does not parse is a per-meeting failure for the caller.
 
 use serde::{Deserialize, Deserializer, de};
+use std::borrow::Cow;
 use std::fmt;
 
 /// The fields of a `get_info` answer the job uses. Strings borrow from the body when they
 /// contain no escapes, so parsing a million attendees allocates little.
 #[derive(Debug, Deserialize, Default)]
-pub struct MeetingInfo {
+pub struct MeetingInfo<'a> {
     #[serde(default, deserialize_with = "lenient_i64")]
     pub errcode: Option<i64>,
-    #[serde(default)]
-    pub errmsg: Option<String>,
-    #[serde(default)]
-    pub admin_userid: Option<String>,
+    #[serde(default, borrow)]
+    pub errmsg: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub admin_userid: Option<Cow<'a, str>>,
     /// Some answers carry the organiser here instead of `admin_userid`.
-    #[serde(default)]
-    pub creator_userid: Option<String>,
-    #[serde(default)]
-    pub title: Option<String>,
+    #[serde(default, borrow)]
+    pub creator_userid: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub title: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub meeting_start: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
@@ -32,13 +33,13 @@ pub struct MeetingInfo {
     pub main_department: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub status: Option<i64>,
-    #[serde(default)]
-    pub attendees: Option<Attendees>,
-    #[serde(default)]
-    pub settings: Option<Settings>,
+    #[serde(default, borrow)]
+    pub attendees: Option<Attendees<'a>>,
+    #[serde(default, borrow)]
+    pub settings: Option<Settings<'a>>,
 }
 
-impl MeetingInfo {
+impl<'a> MeetingInfo<'a> {
     /// The organiser: `admin_userid`, or `creator_userid` when the former is absent.
     pub fn organizer(&self) -> Option<&str> {
         self.admin_userid
@@ -48,7 +49,7 @@ impl MeetingInfo {
     }
 
     /// The host userids listed in `settings.hosts.userid` (empty when absent).
-    pub fn hosts(&self) -> &[String] {
+    pub fn hosts(&self) -> &[Cow<'a, str>] {
         self.settings
             .as_ref()
             .and_then(|s| s.hosts.as_ref())
@@ -58,19 +59,19 @@ impl MeetingInfo {
 }
 
 #[derive(Debug, Deserialize, Default)]
-pub struct Attendees {
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub member: Vec<Attendee>,
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub tmp_external_user: Vec<Attendee>,
+pub struct Attendees<'a> {
+    #[serde(default, borrow, deserialize_with = "null_as_empty")]
+    pub member: Vec<Attendee<'a>>,
+    #[serde(default, borrow, deserialize_with = "null_as_empty")]
+    pub tmp_external_user: Vec<Attendee<'a>>,
 }
 
 /// One entry of `attendees.member` (keyed by `userid`) or `attendees.tmp_external_user`
 /// (keyed by `tmp_external_userid`); both carry the same join statistics.
 #[derive(Debug, Deserialize)]
-pub struct Attendee {
-    #[serde(alias = "tmp_external_userid")]
-    pub userid: String,
+pub struct Attendee<'a> {
+    #[serde(alias = "tmp_external_userid", borrow)]
+    pub userid: Cow<'a, str>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub status: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
@@ -84,15 +85,15 @@ pub struct Attendee {
 }
 
 #[derive(Debug, Deserialize, Default)]
-pub struct Settings {
-    #[serde(default)]
-    pub hosts: Option<UserList>,
+pub struct Settings<'a> {
+    #[serde(default, borrow)]
+    pub hosts: Option<UserList<'a>>,
 }
 
 #[derive(Debug, Deserialize, Default)]
-pub struct UserList {
-    #[serde(default, deserialize_with = "null_as_empty")]
-    pub userid: Vec<String>,
+pub struct UserList<'a> {
+    #[serde(default, borrow, deserialize_with = "null_as_empty")]
+    pub userid: Vec<Cow<'a, str>>,
 }
 
 /// Only the envelope of any WeCom answer: enough to classify it.
@@ -220,7 +221,7 @@ mod tests {
             r#"{"new_field":{"x":[1,2]},"settings":{"enable_enter_mute":1,"hosts":{"userid":["h"]}}}"#,
         )
         .unwrap();
-        assert_eq!(m.hosts(), ["h".to_string()]);
+        assert_eq!(m.hosts(), ["h"]);
         let m: MeetingInfo =
             serde_json::from_str(r#"{"settings":{"enable_enter_mute":true}}"#).unwrap();
         assert!(m.hosts().is_empty());
