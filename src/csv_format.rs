@@ -17,29 +17,35 @@ const CSV_FLOAT_DECIMALS: usize = 6;
 /// Zone offsets only change on quarter-hour boundaries in every zone of the tz database.
 const OFFSET_BUCKET_S: i64 = 900;
 
-/// The CSV bytes of a frame.
-pub fn csv_bytes(df: &DataFrame, cfg: CsvConfig, tz: Tz) -> Result<Vec<u8>> {
-    let mut out = df.clone();
+/// Writes a frame as CSV to `out`.
+pub fn write_csv(df: &DataFrame, cfg: CsvConfig, tz: Tz, out: impl std::io::Write) -> Result<()> {
+    let mut prepared = df.clone();
     for name in df.get_column_names_owned() {
         let column = df.column(&name)?;
         match column.dtype() {
             DataType::Datetime(TimeUnit::Milliseconds, _) => {
                 let text = iso_strings(column.datetime()?.physical(), tz);
-                out.replace(&name, text.into_series().into_column())?;
+                prepared.replace(&name, text.into_series().into_column())?;
             }
             DataType::String if cfg.neutralize_formulas => {
                 if let Some(fixed) = neutralize(column.str()?) {
-                    out.replace(&name, fixed.into_series().into_column())?;
+                    prepared.replace(&name, fixed.into_series().into_column())?;
                 }
             }
             _ => {}
         }
     }
-    let mut buf = Vec::with_capacity(df.height() * 160 + 1024);
-    CsvWriter::new(&mut buf)
+    CsvWriter::new(out)
         .include_bom(cfg.bom)
         .with_float_precision(Some(CSV_FLOAT_DECIMALS))
-        .finish(&mut out)?;
+        .finish(&mut prepared)?;
+    Ok(())
+}
+
+/// The CSV bytes of a frame (see [`write_csv`]).
+pub fn csv_bytes(df: &DataFrame, cfg: CsvConfig, tz: Tz) -> Result<Vec<u8>> {
+    let mut buf = Vec::with_capacity(df.height() * 160 + 1024);
+    write_csv(df, cfg, tz, &mut buf)?;
     Ok(buf)
 }
 

@@ -9,20 +9,21 @@
 //! CSV cells are prepared for people by [`crate::csv_format`]; Parquet keeps the raw text and
 //! time-zone-aware datetimes.
 
-use crate::csv_format::csv_bytes;
+use crate::csv_format::write_csv;
 use crate::job::{CsvConfig, Format};
 use crate::window::DateRange;
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
-use rayon::prelude::*;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Fast to write and to read back; the tables compress well either way.
 const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
+/// Partitions written at once: enough to use the machine, few enough to bound memory.
+const WRITERS: usize = 2;
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
 
 /// The three tables of one run.
@@ -86,13 +87,37 @@ impl Writer<'_> {
             .join("users")
             .join(format!("window={}", window.label()));
         jobs.push((users_dir, tables.users.clone()));
-        let files = jobs
-            .into_par_iter()
-            .map(|(dir, df)| self.write_partition(&dir, df))
-            .collect::<Result<Vec<_>>>()?;
+        let files = self.write_partitions(jobs)?;
         w.partitions_written = files.len();
         w.files = files.into_iter().flatten().collect();
         Ok(w)
+    }
+
+    /// Writes partitions on [`WRITERS`] threads, each taking the next partition when done, so at
+    /// most that many partitions are encoded in memory at once.
+    fn write_partitions(&self, jobs: Vec<(PathBuf, DataFrame)>) -> Result<Vec<Vec<PathBuf>>> {
+        let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
+        let results = std::sync::Mutex::new(Vec::new());
+        let writers = std::thread::available_parallelism().map_or(2, |n| n.get().min(WRITERS));
+        std::thread::scope(|scope| {
+            for _ in 0..writers {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue.lock().expect("queue lock").next();
+                        let Some((i, (dir, df))) = next else { break };
+                        let r = self.write_partition(&dir, df);
+                        let failed = r.is_err();
+                        results.lock().expect("results lock").push((i, r));
+                        if failed {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let mut results = results.into_inner().expect("results lock");
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
     }
 
     fn write_partition(&self, dir: &Path, mut df: DataFrame) -> Result<Vec<PathBuf>> {
@@ -107,8 +132,12 @@ impl Writer<'_> {
             let path = match format {
                 Format::Csv => {
                     let path = dir.join("part-0.csv");
-                    let bytes = csv_bytes(&df, self.csv, self.tz)?;
-                    write_atomic(&path, |f| f.write_all(&bytes).map_err(Into::into))?;
+                    write_atomic(&path, |f| {
+                        let mut w = BufWriter::with_capacity(1 << 20, f);
+                        write_csv(&df, self.csv, self.tz, &mut w)?;
+                        w.flush()?;
+                        Ok(())
+                    })?;
                     path
                 }
                 Format::Parquet => {

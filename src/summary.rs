@@ -120,6 +120,13 @@ pub fn meetings(meetings: DataFrame, attendance: &DataFrame) -> PolarsResult<Dat
 /// One row per member (or converted external user) over the meetings whose status code is in
 /// `statuses`, ordered by userid.
 pub fn users(attendance: &DataFrame, statuses: &[i64]) -> PolarsResult<DataFrame> {
+    users_combine(users_partial(attendance, statuses)?)
+}
+
+/// First phase of the users summary over part of the window: per user, the sums and counts the
+/// final figures are made of. Parts can be computed separately (in parallel) and combined with
+/// [`users_combine`], because every figure is a sum, a count, a min or a max of them.
+pub fn users_partial(attendance: &DataFrame, statuses: &[i64]) -> PolarsResult<DataFrame> {
     let status_counts = statuses.iter().fold(lit(false), |acc, s| {
         acc.or(col("meeting_status_code").eq(lit(*s)))
     });
@@ -143,22 +150,45 @@ pub fn users(attendance: &DataFrame, statuses: &[i64]) -> PolarsResult<DataFrame
                 .filter(attended.clone())
                 .sum()
                 .alias("total_attendance_s"),
-            col("cumulative_time_s")
-                .filter(attended.clone())
-                .mean()
-                .alias("avg_attendance_s"),
             col("attended_ratio")
-                .filter(attended)
-                .mean()
-                .alias("avg_attended_ratio"),
+                .filter(attended.clone())
+                .sum()
+                .alias("_ratio_sum"),
+            count(attended.and(col("attended_ratio").is_not_null())).alias("_ratio_n"),
             count(col("is_late")).alias("late_count"),
             count(col("is_left_early")).alias("left_early_count"),
             col("meeting_start").min().alias("first_meeting_start"),
             col("meeting_start").max().alias("last_meeting_start"),
         ])
+        .collect()
+}
+
+/// Second phase: adds up the parts of [`users_partial`] and derives rates and averages.
+pub fn users_combine(parts: DataFrame) -> PolarsResult<DataFrame> {
+    let avg = |sum: Expr, n: &str| {
+        when(col(n).gt(lit(0i64)))
+            .then(sum.cast(DataType::Float64) / col(n).cast(DataType::Float64))
+            .otherwise(lit(Null {}).cast(DataType::Float64))
+    };
+    parts
+        .lazy()
+        .group_by([col("userid"), col("attendee_kind")])
+        .agg([
+            col("meetings_invited").sum(),
+            col("meetings_attended").sum(),
+            col("total_attendance_s").sum(),
+            col("_ratio_sum").sum(),
+            col("_ratio_n").sum(),
+            col("late_count").sum(),
+            col("left_early_count").sum(),
+            col("first_meeting_start").min(),
+            col("last_meeting_start").max(),
+        ])
         .with_columns([
             (col("meetings_invited") - col("meetings_attended")).alias("meetings_absent"),
             ratio("meetings_attended", "meetings_invited").alias("attendance_rate"),
+            avg(col("total_attendance_s"), "meetings_attended").alias("avg_attendance_s"),
+            avg(col("_ratio_sum"), "_ratio_n").alias("avg_attended_ratio"),
         ])
         .sort(["userid", "attendee_kind"], SortMultipleOptions::default())
         .select(USERS_COLUMNS.map(col))
@@ -283,6 +313,19 @@ mod tests {
         assert_eq!(cell(&u, "left_early_count", 1), "1");
         // c never attended: averages are null, not zero.
         assert_eq!(cell(&u, "avg_attendance_s", 2), "null");
+    }
+
+    #[test]
+    fn users_combined_from_parts_equal_users_over_the_whole() {
+        let (_, a) = fixture();
+        let whole = users(&a, &[1, 3]).unwrap();
+        let (top, bottom) = (a.slice(0, 3), a.slice(3, a.height()));
+        let mut parts = users_partial(&top, &[1, 3]).unwrap();
+        parts
+            .vstack_mut_owned(users_partial(&bottom, &[1, 3]).unwrap())
+            .unwrap();
+        let combined = users_combine(parts).unwrap();
+        assert!(whole.equals_missing(&combined), "{whole}\n{combined}");
     }
 
     #[test]

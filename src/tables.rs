@@ -1,27 +1,27 @@
 //! Store → the three tables of one window: the offline half of a run.
 //!
 //! A reader thread streams bodies out of the store in chunks of [`CHUNK_MEETINGS`] (in start
-//! order) while the previous chunk is parsed and flattened on all cores, in slices of
-//! [`SLICE_MEETINGS`] that each become a small columnar frame; the JSON of a chunk is dropped as
-//! soon as it is flattened. Peak memory is therefore two chunks of JSON plus the columnar tables,
-//! not the whole window's JSON. The metrics and summaries then run once over the whole window
-//! in polars.
+//! order) while the previous chunk is parsed, flattened and given its per-row metrics on all
+//! cores, in slices of [`SLICE_MEETINGS`] that each become a small columnar frame; the JSON of a
+//! chunk is dropped as soon as it is flattened. Peak memory is therefore two chunks of JSON plus
+//! the columnar tables, not the whole window's JSON (nor two copies of the table). Meetings are
+//! summarised per slice too (a meeting's rows never span slices); only the users summary runs
+//! over the whole window.
 
-use crate::flatten::{self, BodyFailure, Flattened, Quality};
+use crate::flatten::{self, BodyFailure, Quality};
 use crate::job::Job;
 use crate::output::Tables;
 use crate::store::Store;
 use crate::window::DateRange;
 use crate::{metrics, summary};
 use anyhow::{Context, Result};
-use chrono_tz::Tz;
 use polars::prelude::*;
 use rayon::prelude::*;
 use std::sync::mpsc;
 use std::time::Instant;
 
 /// Meetings read from the store per chunk.
-pub const CHUNK_MEETINGS: usize = 2000;
+pub const CHUNK_MEETINGS: usize = 1000;
 /// Meetings parsed and flattened by one task.
 pub const SLICE_MEETINGS: usize = 250;
 
@@ -37,24 +37,19 @@ pub fn build(
     let (start, end) = range.epoch_bounds(job.tz);
     let reader = store.reader()?;
     let (tx, rx) = mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(1);
-    let mut parts: Vec<Flattened> = Vec::new();
+    let mut parts: Vec<SliceTables> = Vec::new();
     std::thread::scope(|scope| -> Result<()> {
         let feeder = scope.spawn(move || {
             reader.for_each_chunk(start, end, CHUNK_MEETINGS, |chunk| {
-                // A closed channel means the consumer failed; its error is reported.
-                let _ = tx.send(chunk);
-                Ok(())
+                // A closed channel means the consumer failed: stop reading; its error is reported.
+                tx.send(chunk)
+                    .map_err(|_| anyhow::anyhow!("the table builder stopped"))
             })
         });
-        let mut wait = 0u128;
-        let mut work = 0u128;
-        let mut tw = Instant::now();
         for chunk in rx {
-            wait += tw.elapsed().as_micros();
-            let tk = Instant::now();
             let results: Vec<_> = chunk
                 .par_chunks(SLICE_MEETINGS)
-                .map(|slice| flatten_slice(slice, job.tz))
+                .map(|slice| flatten_slice(slice, job))
                 .collect();
             for r in results {
                 let (flat, failed) = r?;
@@ -64,65 +59,90 @@ pub fn build(
                 failures.extend(failed);
                 parts.push(flat);
             }
-            work += tk.elapsed().as_micros();
-            tw = Instant::now();
         }
-        tracing::debug!(wait, work, "consumer (µs)");
         feeder
             .join()
             .map_err(|_| anyhow::anyhow!("the store reader thread panicked"))?
             .context("reading the store")
     })?;
-    let tc = Instant::now();
-    let (meetings, rows, quality, count) = concat(parts, job.tz)?;
-    tracing::debug!(us = tc.elapsed().as_micros(), "concat");
+    let (tables, quality) = concat(parts, job)?;
+    let count = tables.meetings.height();
     tracing::debug!(
         ms = t.elapsed().as_millis(),
         meetings = count,
-        rows = rows.height(),
-        "read, parsed and flattened"
+        rows = tables.attendance.height(),
+        peak_memory = %peak_memory(),
+        "tables built"
     );
-    let t = Instant::now();
-    let attendance = metrics::derive(rows, job.metrics.grace_period_s)?;
-    let meetings_df = summary::meetings(meetings, &attendance)?;
-    let users = summary::users(&attendance, &job.metrics.user_statuses)?;
-    tracing::debug!(ms = t.elapsed().as_millis(), "metrics and summaries");
+    Ok((tables, quality, count))
+}
+
+/// Parses and flattens one slice of meetings, derives its per-row metrics, summarises its
+/// meetings (a meeting's rows never span two slices) and its users' partial sums.
+fn flatten_slice(
+    slice: &[(String, Vec<u8>)],
+    job: &Job,
+) -> PolarsResult<(SliceTables, Vec<BodyFailure>)> {
+    let (parsed, failed) = flatten::parse_batch(slice);
+    let flat = flatten::flatten(parsed, job.tz)?;
+    let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;
+    let meetings = summary::meetings(flat.meetings, &attendance)?;
+    let users = summary::users_partial(&attendance, &job.metrics.user_statuses)?;
     Ok((
-        Tables {
+        SliceTables {
+            meetings,
             attendance,
-            meetings: meetings_df,
             users,
+            quality: flat.quality,
         },
-        quality,
-        count,
+        failed,
     ))
 }
 
-fn flatten_slice(
-    slice: &[(String, Vec<u8>)],
-    tz: Tz,
-) -> PolarsResult<(Flattened, Vec<BodyFailure>)> {
-    let (parsed, failed) = flatten::parse_batch(slice);
-    Ok((flatten::flatten(parsed, tz)?, failed))
+/// What one slice contributes: its rows, its meetings' summary, its users' partial sums.
+struct SliceTables {
+    meetings: DataFrame,
+    attendance: DataFrame,
+    users: DataFrame,
+    quality: Quality,
 }
 
-/// Stacks the slices' frames in order (they arrive sorted by start, then id).
-fn concat(parts: Vec<Flattened>, tz: Tz) -> PolarsResult<(DataFrame, DataFrame, Quality, usize)> {
+/// Stacks the slices' frames in order (they arrive sorted by start, then id) and combines the
+/// users' partial sums. The tables keep one chunk per slice: rechunking would copy them whole for
+/// no gain downstream.
+fn concat(parts: Vec<SliceTables>, job: &Job) -> PolarsResult<(Tables, Quality)> {
     let mut quality = Quality::default();
     let mut parts = parts.into_iter();
-    let Some(first) = parts.next() else {
-        let empty = flatten::flatten(Vec::new(), tz)?;
-        return Ok((empty.meetings, empty.attendance, empty.quality, 0));
+    let first = match parts.next() {
+        Some(p) => p,
+        None => flatten_slice(&[], job)?.0,
     };
     quality.add(&first.quality);
-    let (mut meetings, mut rows) = (first.meetings, first.attendance);
+    let (mut meetings, mut attendance, mut users) = (first.meetings, first.attendance, first.users);
     for p in parts {
         quality.add(&p.quality);
         meetings.vstack_mut_owned(p.meetings)?;
-        rows.vstack_mut_owned(p.attendance)?;
+        attendance.vstack_mut_owned(p.attendance)?;
+        users.vstack_mut_owned(p.users)?;
     }
-    meetings.rechunk_mut_par();
-    rows.rechunk_mut_par();
-    let count = meetings.height();
-    Ok((meetings, rows, quality, count))
+    let users = summary::users_combine(users)?;
+    Ok((
+        Tables {
+            attendance,
+            meetings,
+            users,
+        },
+        quality,
+    ))
+}
+
+/// The process's peak resident memory so far (Linux), for the debug log.
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_default()
 }
