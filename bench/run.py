@@ -85,6 +85,9 @@ def offline(py, meetings, attendees, rows_out):
          os.path.join(out, "users", "*", "*.parquet")],
         check=True, capture_output=True, text=True).stdout)
     same = ours == duck["sums"]
+    print(f"offline {meetings}x{attendees}: run {run_wall:.2f} s {run_rss:.0f} MiB, summarize "
+          f"{sum_wall:.2f} s {sum_rss:.0f} MiB, duckdb {duck_wall:.2f} s {duck_rss:.0f} MiB, "
+          f"same totals: {same}", file=sys.stderr, flush=True)
     rows_out.append({
         "case": f"{meetings:,} × {attendees} ({rows:,} rows, {size / 1e6:.0f} MB JSON)",
         "run_s": run_wall, "run_rss": run_rss, "sum_s": sum_wall, "sum_rss": sum_rss,
@@ -103,7 +106,7 @@ def fetch(rate, meetings, rows_out, latency_ms=100):
          "--ids-out", ids,
          "--seed", "11", "--latency-ms", str(latency_ms), "--rate", str(rate), "--burst",
          str(rate), "--corpid", "bench-corp", "--secret", "bench-secret", "--max-seconds", "900"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         line = fake.stdout.readline()
         url = line.strip().split()[-1]
@@ -119,6 +122,7 @@ def fetch(rate, meetings, rows_out, latency_ms=100):
         rep = json.load(open(os.path.join(out, "_runs", rep_name)))
         fetch_s = rep["timings"]["fetch_ms"] / 1000
         calls = rep["counts"]["api_calls"]
+        print(f"fetch at rate {rate}: {calls} calls in {fetch_s:.1f} s", file=sys.stderr, flush=True)
         rows_out.append({
             "rate": rate, "meetings": meetings, "concurrency": concurrency,
             "calls": calls, "fetch_s": fetch_s, "achieved": calls / fetch_s,

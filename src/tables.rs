@@ -23,7 +23,7 @@ use std::time::Instant;
 /// Meetings read from the store per chunk.
 pub const CHUNK_MEETINGS: usize = 1000;
 /// Meetings parsed and flattened by one task.
-pub const SLICE_MEETINGS: usize = 250;
+pub const SLICE_MEETINGS: usize = 500;
 
 /// The window's tables, its data-quality counters and how many meetings it holds. Stored bodies
 /// that no longer parse are appended to `failures`.

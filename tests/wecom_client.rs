@@ -55,6 +55,11 @@ fn api_cmd(fake: &FakeHandle, args: &[&str], job: &Path) -> Command {
     c
 }
 
+/// The fake WeCom server with the generated meetings of `g`.
+async fn serve(g: &GenConfig, cfg: FakeConfig) -> FakeHandle {
+    FakeWecom::new(cfg).with_generated(g).start().await.unwrap()
+}
+
 async fn run_async(mut c: Command) -> Output {
     tokio::task::spawn_blocking(move || run(&mut c))
         .await
@@ -75,12 +80,15 @@ fn meetings_written(out: &Path) -> HashSet<String> {
 async fn every_meeting_lands_in_the_outputs_or_is_listed_failed_with_its_errcode() {
     let g = corpus(60, 1);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig {
-        fault_rate: 0.3,
-        slow_delay: Duration::from_secs(3),
-        seed: 5,
-        ..FakeConfig::default()
-    })
+    let fake = serve(
+        &g,
+        FakeConfig {
+            fault_rate: 0.3,
+            slow_delay: Duration::from_secs(3),
+            seed: 5,
+            ..FakeConfig::default()
+        },
+    )
     .with_generated(&g)
     .fail_always(&ids[3], 90602)
     .fail_always(&ids[7], 730005)
@@ -166,10 +174,7 @@ async fn a_token_is_renewed_before_it_expires_so_no_request_is_rejected() {
         token_ttl_s: 1,
         ..FakeConfig::default()
     })
-    .with_generated(&g)
-    .start()
-    .await
-    .unwrap();
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 20\nburst = 1\nconcurrency = 4");
     let t0 = std::time::Instant::now();
@@ -191,15 +196,15 @@ async fn a_token_is_renewed_before_it_expires_so_no_request_is_rejected() {
 async fn a_client_pacing_at_the_servers_rate_is_not_throttled() {
     let g = corpus(50, 4);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig {
-        rate_limit: Some(25),
-        latency: Duration::from_millis(20),
-        ..FakeConfig::default()
-    })
-    .with_generated(&g)
-    .start()
-    .await
-    .unwrap();
+    let fake = serve(
+        &g,
+        FakeConfig {
+            rate_limit: Some(25),
+            latency: Duration::from_millis(20),
+            ..FakeConfig::default()
+        },
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 25\nburst = 5\nconcurrency = 8");
     let o = run_async(api_cmd(&fake, &["fetch"], &job)).await;
@@ -214,14 +219,14 @@ async fn a_client_pacing_at_the_servers_rate_is_not_throttled() {
 async fn a_client_faster_than_the_company_limit_slows_down_instead_of_failing() {
     let g = corpus(40, 5);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig {
-        rate_limit: Some(10),
-        ..FakeConfig::default()
-    })
-    .with_generated(&g)
-    .start()
-    .await
-    .unwrap();
+    let fake = serve(
+        &g,
+        FakeConfig {
+            rate_limit: Some(10),
+            ..FakeConfig::default()
+        },
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 200\nburst = 5\nconcurrency = 8");
     let o = run_async(api_cmd(&fake, &["fetch"], &job)).await;
@@ -240,15 +245,15 @@ async fn a_client_faster_than_the_company_limit_slows_down_instead_of_failing() 
 async fn concurrency_beyond_the_servers_limit_is_narrowed_and_every_meeting_fetched() {
     let g = corpus(40, 6);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig {
-        max_concurrency: Some(2),
-        latency: Duration::from_millis(50),
-        ..FakeConfig::default()
-    })
-    .with_generated(&g)
-    .start()
-    .await
-    .unwrap();
+    let fake = serve(
+        &g,
+        FakeConfig {
+            max_concurrency: Some(2),
+            latency: Duration::from_millis(50),
+            ..FakeConfig::default()
+        },
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 200\nconcurrency = 6");
     let o = run_async(api_cmd(&fake, &["fetch"], &job)).await;
@@ -266,11 +271,7 @@ async fn concurrency_beyond_the_servers_limit_is_narrowed_and_every_meeting_fetc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_stop_the_run_with_exit_1_after_a_single_gettoken() {
     let g = corpus(5, 7);
-    let fake = FakeWecom::new(FakeConfig::default())
-        .with_generated(&g)
-        .start()
-        .await
-        .unwrap();
+    let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids_of(&g), "");
     let mut c = api_cmd(&fake, &["run"], &job);
@@ -311,11 +312,7 @@ async fn missing_credentials_are_fatal_and_name_the_variable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn check_obtains_a_token_prints_the_plan_and_fetches_nothing() {
     let g = corpus(5, 8);
-    let fake = FakeWecom::new(FakeConfig::default())
-        .with_generated(&g)
-        .start()
-        .await
-        .unwrap();
+    let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids_of(&g), "rate = 30");
     let o = run_async(api_cmd(&fake, &["check"], &job)).await;
@@ -341,11 +338,7 @@ async fn ids_discovers_every_page_of_every_organizer_without_duplicates() {
     };
     let all: Vec<_> = generate(&g).collect();
     let organizers: HashSet<String> = all.iter().map(|m| m.admin_userid.clone()).collect();
-    let fake = FakeWecom::new(FakeConfig::default())
-        .with_generated(&g)
-        .start()
-        .await
-        .unwrap();
+    let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let list: Vec<String> = organizers.iter().map(|o| format!("{o:?}")).collect();
     let job = write_job(
@@ -398,11 +391,7 @@ async fn run_discovers_the_windows_meetings_when_the_job_has_organizers() {
     let g = corpus(30, 10);
     let all: Vec<_> = generate(&g).collect();
     let organizers: HashSet<String> = all.iter().map(|m| m.admin_userid.clone()).collect();
-    let fake = FakeWecom::new(FakeConfig::default())
-        .with_generated(&g)
-        .start()
-        .await
-        .unwrap();
+    let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let list: Vec<String> = organizers.iter().map(|o| format!("{o:?}")).collect();
     let job = write_job(
@@ -449,16 +438,16 @@ async fn neither_the_token_nor_the_secret_appears_in_anything_the_run_printed_or
     let g = corpus(30, 12);
     let ids = ids_of(&g);
     // Timeouts, cut bodies and error pages make reqwest errors, whose Display has the URL.
-    let fake = FakeWecom::new(FakeConfig {
-        fault_rate: 0.5,
-        slow_delay: Duration::from_secs(2),
-        seed: 3,
-        ..FakeConfig::default()
-    })
-    .with_generated(&g)
-    .start()
-    .await
-    .unwrap();
+    let fake = serve(
+        &g,
+        FakeConfig {
+            fault_rate: 0.5,
+            slow_delay: Duration::from_secs(2),
+            seed: 3,
+            ..FakeConfig::default()
+        },
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 200\nmax_attempts = 2");
     let mut c = api_cmd(&fake, &["run"], &job);
@@ -493,14 +482,14 @@ async fn neither_the_token_nor_the_secret_appears_in_anything_the_run_printed_or
 async fn a_run_killed_mid_fetch_resumes_fetching_only_what_is_missing() {
     let g = corpus(80, 13);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig {
-        latency: Duration::from_millis(30),
-        ..FakeConfig::default()
-    })
-    .with_generated(&g)
-    .start()
-    .await
-    .unwrap();
+    let fake = serve(
+        &g,
+        FakeConfig {
+            latency: Duration::from_millis(30),
+            ..FakeConfig::default()
+        },
+    )
+    .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 25\nburst = 1\nconcurrency = 4");
     let mut child = api_cmd(&fake, &["run"], &job)
@@ -547,11 +536,7 @@ async fn a_rerun_makes_no_get_info_call_for_meetings_stored_in_a_final_status() 
             !matches!(v["status"].as_i64(), Some(3..=5))
         })
         .count() as u64;
-    let fake = FakeWecom::new(FakeConfig::default())
-        .with_generated(&g)
-        .start()
-        .await
-        .unwrap();
+    let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 500");
     let o = run_async(api_cmd(&fake, &["run"], &job)).await;
