@@ -3,7 +3,10 @@
 get_info JSON files, on the same cores. Writes meetings.parquet and users.parquet to OUT and prints
 one JSON line with the wall time and the check sums used to prove both tools agree.
 
-usage: duckdb_baseline.py DATA_DIR OUT_DIR [--threads 2] [--grace 300]
+With --full it also writes what wecom-attendance writes: the attendance and meetings tables
+partitioned by local date (Hive layout) as Parquet and CSV, and users as Parquet and CSV.
+
+usage: duckdb_baseline.py DATA_DIR OUT_DIR [--threads 2] [--grace 300] [--full]
 """
 import argparse, json, os, time
 
@@ -25,6 +28,9 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--grace", type=int, default=300)
+    ap.add_argument("--full", action="store_true")
+    ap.add_argument("--utc-offset-s", type=int, default=8 * 3600,
+                    help="offset of the local zone (Asia/Shanghai) for the dt partition")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     con = duckdb.connect()
@@ -93,6 +99,16 @@ def main():
         FROM att WHERE kind = 'member' AND mstatus = 3 GROUP BY id
     ) TO '{a.out}/users.parquet' (FORMAT parquet)
     """)
+    if a.full:
+        dt = f"DATE '1970-01-01' + CAST((meeting_start + {a.utc_offset_s}) // 86400 AS INTEGER)"
+        for fmt in ("parquet", "csv"):
+            con.execute(f"""COPY (SELECT *, {dt} AS dt FROM att)
+                TO '{a.out}/attendance_{fmt}' (FORMAT {fmt}, PARTITION_BY (dt))""")
+            con.execute(f"""COPY (SELECT s.*, {dt} AS dt FROM read_parquet('{a.out}/meetings.parquet') s
+                JOIN (SELECT DISTINCT meetingid, meeting_start FROM att) m USING (meetingid))
+                TO '{a.out}/meetings_{fmt}' (FORMAT {fmt}, PARTITION_BY (dt))""")
+            con.execute(f"COPY (SELECT * FROM read_parquet('{a.out}/users.parquet')) "
+                        f"TO '{a.out}/users.{fmt}' (FORMAT {fmt})")
     wall = time.perf_counter() - t0
     rows = con.execute("SELECT count(*) FROM att").fetchone()[0]
     print(json.dumps({"wall_s": wall, "rows": rows, "sums": checksums(con, f"'{a.out}/meetings.parquet'", f"'{a.out}/users.parquet'")}))

@@ -3,9 +3,10 @@
 //! reruns are byte-identical), and text cells that a spreadsheet would run as a formula
 //! (`= + - @`, tab, CR) prefixed with `'` — OWASP's advice against CSV injection.
 //!
-//! Times are formatted here rather than by polars' strftime: a million rows have three time
-//! columns, and looking up the zone offset once per 15-minute bucket and writing digits directly
-//! is several times faster than a time-zone conversion and a format string per cell.
+//! Times, dates and floats are formatted here rather than by polars' writer: a million rows have
+//! three time columns, a date and a ratio, and looking up the zone offset once per 15-minute
+//! bucket and writing digits directly is several times faster than a time-zone conversion and a
+//! format string per cell.
 
 use crate::job::CsvConfig;
 use anyhow::Result;
@@ -25,6 +26,14 @@ pub fn write_csv(df: &DataFrame, cfg: CsvConfig, tz: Tz, out: impl std::io::Writ
         match column.dtype() {
             DataType::Datetime(TimeUnit::Milliseconds, _) => {
                 let text = iso_strings(column.datetime()?.physical(), tz);
+                prepared.replace(&name, text.into_series().into_column())?;
+            }
+            DataType::Date => {
+                let text = date_strings(column.date()?.physical());
+                prepared.replace(&name, text.into_series().into_column())?;
+            }
+            DataType::Float64 => {
+                let text = fixed_decimals(column.f64()?);
                 prepared.replace(&name, text.into_series().into_column())?;
             }
             DataType::String if cfg.neutralize_formulas => {
@@ -77,6 +86,47 @@ pub fn iso_strings(ms: &Int64Chunked, tz: Tz) -> StringChunked {
         let secs = v.div_euclid(1000);
         let offset = cache.offset(secs);
         write_iso(buf, secs + i64::from(offset), offset);
+    })
+}
+
+/// Days since the epoch → `YYYY-MM-DD` (nulls stay null).
+pub fn date_strings(days: &Int32Chunked) -> StringChunked {
+    days.apply_into_string_amortized(|d: i32, buf: &mut String| {
+        let (y, m, d) = civil_from_days(i64::from(d));
+        let mut b = [0u8; 10];
+        put4(&mut b[0..4], y);
+        b[4] = b'-';
+        put2(&mut b[5..7], m);
+        b[7] = b'-';
+        put2(&mut b[8..10], d);
+        buf.push_str(std::str::from_utf8(&b).expect("ASCII digits"));
+    })
+}
+
+/// Floats with exactly [`CSV_FLOAT_DECIMALS`] decimals (nulls stay null, NaN and infinities as
+/// Rust prints them). The value is rounded to the nearest millionth first, so the text is the
+/// same on every run and machine.
+pub fn fixed_decimals(values: &Float64Chunked) -> StringChunked {
+    const SCALE: f64 = 1e6;
+    values.apply_into_string_amortized(|v: f64, buf: &mut String| {
+        let scaled = (v * SCALE).round();
+        if !scaled.is_finite() || scaled.abs() >= 9.0e15 {
+            buf.push_str(&format!("{v:.CSV_FLOAT_DECIMALS$}"));
+            return;
+        }
+        let n = scaled as i64;
+        if n < 0 {
+            buf.push('-');
+        }
+        let n = n.unsigned_abs();
+        let mut ibuf = itoa::Buffer::new();
+        buf.push_str(ibuf.format(n / 1_000_000));
+        buf.push('.');
+        let frac = ibuf.format(n % 1_000_000);
+        for _ in frac.len()..CSV_FLOAT_DECIMALS {
+            buf.push('0');
+        }
+        buf.push_str(frac);
     })
 }
 
@@ -208,6 +258,40 @@ mod tests {
                 assert_eq!(got.get(i), Some(want.as_str()), "{tz} {s}");
             }
         }
+    }
+
+    #[test]
+    fn dates_and_fixed_decimals_match_the_standard_formatting() {
+        let days = Int32Chunked::from_vec("d".into(), vec![0, 11_016, 20_407, -1]);
+        let got: Vec<_> = date_strings(&days)
+            .iter()
+            .map(|s| s.unwrap().to_string())
+            .collect();
+        assert_eq!(
+            got,
+            ["1970-01-01", "2000-02-29", "2025-11-15", "1969-12-31"]
+        );
+        let vals = [
+            0.0,
+            1.0,
+            2.0 / 3.0,
+            0.5,
+            1234.56789012,
+            0.0000004,
+            0.99999999,
+            17.25,
+        ];
+        let ca = Float64Chunked::from_vec("f".into(), vals.to_vec());
+        let got = fixed_decimals(&ca);
+        for (i, v) in vals.iter().enumerate() {
+            assert_eq!(got.get(i).unwrap(), format!("{v:.6}"), "{v}");
+        }
+        let neg = Float64Chunked::from_vec("f".into(), vec![-0.25, -3.0000004]);
+        let got: Vec<_> = fixed_decimals(&neg)
+            .iter()
+            .map(|s| s.unwrap().to_string())
+            .collect();
+        assert_eq!(got, ["-0.250000", "-3.000000"]);
     }
 
     #[test]

@@ -129,6 +129,7 @@ impl Writer<'_> {
         }
         let mut files = Vec::with_capacity(self.formats.len());
         for format in self.formats {
+            let t = std::time::Instant::now();
             let path = match format {
                 Format::Csv => {
                     let path = dir.join("part-0.csv");
@@ -151,6 +152,7 @@ impl Writer<'_> {
                     path
                 }
             };
+            tracing::debug!(path = %path.display(), rows = df.height(), ms = t.elapsed().as_millis(), "written");
             files.push(path);
         }
         write_atomic(&marker, |_| Ok(()))?;

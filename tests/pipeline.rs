@@ -261,3 +261,25 @@ fn rerunning_a_window_gives_byte_identical_csv() {
     assert_eq!(first, snapshot());
     assert!(first.len() >= 11);
 }
+
+#[test]
+fn every_shipped_job_file_is_valid() {
+    let ov = wecom_attendance::job::Overrides::default();
+    let mut n = 0;
+    for e in std::fs::read_dir(repo().join("jobs")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            // Relative paths in the jobs are relative to the repository root.
+            let old = std::env::current_dir().unwrap();
+            assert_eq!(
+                old,
+                repo(),
+                "cargo runs integration tests from the package root"
+            );
+            wecom_attendance::job::Job::load(&p, &ov)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
+            n += 1;
+        }
+    }
+    assert!(n >= 4);
+}

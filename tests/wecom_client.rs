@@ -80,15 +80,12 @@ fn meetings_written(out: &Path) -> HashSet<String> {
 async fn every_meeting_lands_in_the_outputs_or_is_listed_failed_with_its_errcode() {
     let g = corpus(60, 1);
     let ids = ids_of(&g);
-    let fake = serve(
-        &g,
-        FakeConfig {
-            fault_rate: 0.3,
-            slow_delay: Duration::from_secs(3),
-            seed: 5,
-            ..FakeConfig::default()
-        },
-    )
+    let fake = FakeWecom::new(FakeConfig {
+        fault_rate: 0.3,
+        slow_delay: Duration::from_secs(3),
+        seed: 5,
+        ..FakeConfig::default()
+    })
     .with_generated(&g)
     .fail_always(&ids[3], 90602)
     .fail_always(&ids[7], 730005)
@@ -142,11 +139,7 @@ async fn every_meeting_lands_in_the_outputs_or_is_listed_failed_with_its_errcode
 async fn gettoken_is_called_once_plus_once_per_forced_expiry_shared_by_all_requests() {
     let g = corpus(40, 2);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig::default())
-        .with_generated(&g)
-        .start()
-        .await
-        .unwrap();
+    let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 20\nburst = 5\nconcurrency = 8");
     let child = tokio::task::spawn_blocking({
@@ -170,10 +163,13 @@ async fn gettoken_is_called_once_plus_once_per_forced_expiry_shared_by_all_reque
 async fn a_token_is_renewed_before_it_expires_so_no_request_is_rejected() {
     let g = corpus(40, 3);
     let ids = ids_of(&g);
-    let fake = FakeWecom::new(FakeConfig {
-        token_ttl_s: 1,
-        ..FakeConfig::default()
-    })
+    let fake = serve(
+        &g,
+        FakeConfig {
+            token_ttl_s: 1,
+            ..FakeConfig::default()
+        },
+    )
     .await;
     let tmp = tempfile::tempdir().unwrap();
     let job = api_job(tmp.path(), &ids, "rate = 20\nburst = 1\nconcurrency = 4");
