@@ -13,42 +13,184 @@ use anyhow::Result;
 use chrono::{DateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 use polars::prelude::*;
+use std::io::Write;
 
-const CSV_FLOAT_DECIMALS: usize = 6;
+pub const CSV_FLOAT_DECIMALS: usize = 6;
 /// Zone offsets only change on quarter-hour boundaries in every zone of the tz database.
 const OFFSET_BUCKET_S: i64 = 900;
 
-/// Writes a frame as CSV to `out`.
-pub fn write_csv(df: &DataFrame, cfg: CsvConfig, tz: Tz, out: impl std::io::Write) -> Result<()> {
+/// Writes a frame as CSV to `out`: RFC 4180 quoting where needed (`,` `"` CR LF), empty
+/// cells for nulls, `""` for empty text.
+pub fn write_csv(df: &DataFrame, cfg: CsvConfig, tz: Tz, mut out: impl Write) -> Result<()> {
+    let prepared = prepare(df, cfg)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(FLUSH_BYTES + 4096);
+    if cfg.bom {
+        buf.extend_from_slice("\u{feff}".as_bytes());
+    }
+    for (j, name) in prepared.get_column_names().iter().enumerate() {
+        if j > 0 {
+            buf.push(b',');
+        }
+        write_text(&mut buf, name.as_str());
+    }
+    buf.push(b'\n');
+    let cells = prepared
+        .columns()
+        .iter()
+        .map(|c| CellColumn::new(c, tz))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let writers: Vec<CellWriter> = cells.iter().map(CellColumn::writer).collect();
+    for row in 0..prepared.height() {
+        for (j, write_cell) in writers.iter().enumerate() {
+            if j > 0 {
+                buf.push(b',');
+            }
+            write_cell(row, &mut buf);
+        }
+        buf.push(b'\n');
+        if buf.len() >= FLUSH_BYTES {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)?;
+    Ok(())
+}
+
+/// Bytes buffered before a write to the file.
+const FLUSH_BYTES: usize = 1 << 20;
+
+/// The frame with every cell in a type the writer handles: formula-like text neutralised, other
+/// integers widened to i64, floats to f64, anything else as text.
+fn prepare(df: &DataFrame, cfg: CsvConfig) -> Result<DataFrame> {
     let mut prepared = df.clone();
     for name in df.get_column_names_owned() {
         let column = df.column(&name)?;
-        match column.dtype() {
-            DataType::Datetime(TimeUnit::Milliseconds, _) => {
-                let text = iso_strings(column.datetime()?.physical(), tz);
-                prepared.replace(&name, text.into_series().into_column())?;
-            }
-            DataType::Date => {
-                let text = date_strings(column.date()?.physical());
-                prepared.replace(&name, text.into_series().into_column())?;
-            }
-            DataType::Float64 => {
-                let text = fixed_decimals(column.f64()?);
-                prepared.replace(&name, text.into_series().into_column())?;
-            }
+        let replacement = match column.dtype() {
             DataType::String if cfg.neutralize_formulas => {
-                if let Some(fixed) = neutralize(column.str()?) {
-                    prepared.replace(&name, fixed.into_series().into_column())?;
-                }
+                neutralize(column.str()?).map(|c| c.into_series())
             }
-            _ => {}
+            DataType::String
+            | DataType::Int64
+            | DataType::Boolean
+            | DataType::Float64
+            | DataType::Date
+            | DataType::Datetime(TimeUnit::Milliseconds, _) => None,
+            DataType::Float32 => Some(
+                column
+                    .cast(&DataType::Float64)?
+                    .as_materialized_series()
+                    .clone(),
+            ),
+            dt if dt.is_integer() => Some(
+                column
+                    .cast(&DataType::Int64)?
+                    .as_materialized_series()
+                    .clone(),
+            ),
+            _ => Some(
+                column
+                    .cast(&DataType::String)?
+                    .as_materialized_series()
+                    .clone(),
+            ),
+        };
+        if let Some(series) = replacement {
+            prepared.replace(&name, series.into_column())?;
         }
     }
-    CsvWriter::new(out)
-        .include_bom(cfg.bom)
-        .with_float_precision(Some(CSV_FLOAT_DECIMALS))
-        .finish(&mut prepared)?;
-    Ok(())
+    Ok(prepared)
+}
+
+/// Writes the cell of row `i` into the buffer (nothing for a null).
+type CellWriter<'a> = Box<dyn Fn(usize, &mut Vec<u8>) + 'a>;
+
+/// One prepared column, in a single chunk so a cell is an index away.
+enum CellColumn {
+    Text(StringChunked),
+    Int(Int64Chunked),
+    Bool(BooleanChunked),
+    Float(Float64Chunked),
+    /// Days since the epoch.
+    Date(Int32Chunked),
+    /// Unix milliseconds, written in the zone.
+    Time(Int64Chunked, Tz),
+}
+
+impl CellColumn {
+    fn new(c: &Column, tz: Tz) -> PolarsResult<Self> {
+        Ok(match c.dtype() {
+            DataType::String => CellColumn::Text(c.str()?.rechunk().into_owned()),
+            DataType::Int64 => CellColumn::Int(c.i64()?.rechunk().into_owned()),
+            DataType::Boolean => CellColumn::Bool(c.bool()?.rechunk().into_owned()),
+            DataType::Float64 => CellColumn::Float(c.f64()?.rechunk().into_owned()),
+            DataType::Date => CellColumn::Date(c.date()?.physical().rechunk().into_owned()),
+            DataType::Datetime(TimeUnit::Milliseconds, _) => {
+                CellColumn::Time(c.datetime()?.physical().rechunk().into_owned(), tz)
+            }
+            other => polars_bail!(ComputeError: "CSV column of type {other} was not prepared"),
+        })
+    }
+
+    /// A function writing the cell of a row (nothing for a null).
+    fn writer(&self) -> CellWriter<'_> {
+        fn cells<'a, A, T>(
+            arr: Option<&'a A>,
+            get: impl Fn(&'a A, usize) -> Option<T> + 'a,
+            put: impl Fn(&mut Vec<u8>, T) + 'a,
+        ) -> CellWriter<'a> {
+            match arr {
+                Some(arr) => Box::new(move |i, buf| {
+                    if let Some(v) = get(arr, i) {
+                        put(buf, v);
+                    }
+                }),
+                None => Box::new(|_, _| {}),
+            }
+        }
+        match self {
+            CellColumn::Text(ca) => cells(ca.downcast_iter().next(), |a, i| a.get(i), write_text),
+            CellColumn::Int(ca) => cells(
+                ca.downcast_iter().next(),
+                |a, i| a.get(i),
+                |buf, v: i64| buf.extend_from_slice(itoa::Buffer::new().format(v).as_bytes()),
+            ),
+            CellColumn::Bool(ca) => cells(
+                ca.downcast_iter().next(),
+                |a, i| a.get(i),
+                |buf, v: bool| buf.extend_from_slice(if v { b"true" } else { b"false" }),
+            ),
+            CellColumn::Float(ca) => cells(ca.downcast_iter().next(), |a, i| a.get(i), push_fixed),
+            CellColumn::Date(ca) => cells(ca.downcast_iter().next(), |a, i| a.get(i), push_date),
+            CellColumn::Time(ca, tz) => {
+                let cache = std::cell::RefCell::new(OffsetCache::new(*tz));
+                cells(
+                    ca.downcast_iter().next(),
+                    |a, i| a.get(i),
+                    move |buf, ms: i64| push_iso(buf, ms, &mut cache.borrow_mut()),
+                )
+            }
+        }
+    }
+}
+
+/// A text cell, quoted when it holds a separator, a quote or a line break; `""` when empty.
+fn write_text(buf: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        buf.extend_from_slice(b"\"\"");
+    } else if b.iter().any(|c| matches!(c, b',' | b'"' | b'\n' | b'\r')) {
+        buf.push(b'"');
+        for &c in b {
+            if c == b'"' {
+                buf.push(b'"');
+            }
+            buf.push(c);
+        }
+        buf.push(b'"');
+    } else {
+        buf.extend_from_slice(b);
+    }
 }
 
 /// The CSV bytes of a frame (see [`write_csv`]).
@@ -79,55 +221,48 @@ fn neutralize(ca: &StringChunked) -> Option<StringChunked> {
     }))
 }
 
-/// Unix milliseconds → `YYYY-MM-DDTHH:MM:SS±HH:MM` in `tz` (nulls stay null).
-pub fn iso_strings(ms: &Int64Chunked, tz: Tz) -> StringChunked {
-    let mut cache = OffsetCache::new(tz);
-    ms.apply_into_string_amortized(|v: i64, buf: &mut String| {
-        let secs = v.div_euclid(1000);
-        let offset = cache.offset(secs);
-        write_iso(buf, secs + i64::from(offset), offset);
-    })
+/// Unix milliseconds → `YYYY-MM-DDTHH:MM:SS±HH:MM` in the cache's zone.
+fn push_iso(buf: &mut Vec<u8>, ms: i64, cache: &mut OffsetCache) {
+    let secs = ms.div_euclid(1000);
+    let offset = cache.offset(secs);
+    write_iso(buf, secs + i64::from(offset), offset);
 }
 
-/// Days since the epoch → `YYYY-MM-DD` (nulls stay null).
-pub fn date_strings(days: &Int32Chunked) -> StringChunked {
-    days.apply_into_string_amortized(|d: i32, buf: &mut String| {
-        let (y, m, d) = civil_from_days(i64::from(d));
-        let mut b = [0u8; 10];
-        put4(&mut b[0..4], y);
-        b[4] = b'-';
-        put2(&mut b[5..7], m);
-        b[7] = b'-';
-        put2(&mut b[8..10], d);
-        buf.push_str(std::str::from_utf8(&b).expect("ASCII digits"));
-    })
+/// Days since the epoch → `YYYY-MM-DD`.
+fn push_date(buf: &mut Vec<u8>, days: i32) {
+    let (y, m, d) = civil_from_days(i64::from(days));
+    let mut b = [0u8; 10];
+    put4(&mut b[0..4], y);
+    b[4] = b'-';
+    put2(&mut b[5..7], m);
+    b[7] = b'-';
+    put2(&mut b[8..10], d);
+    buf.extend_from_slice(&b);
 }
 
-/// Floats with exactly [`CSV_FLOAT_DECIMALS`] decimals (nulls stay null, NaN and infinities as
-/// Rust prints them). The value is rounded to the nearest millionth first, so the text is the
-/// same on every run and machine.
-pub fn fixed_decimals(values: &Float64Chunked) -> StringChunked {
+/// A float with exactly [`CSV_FLOAT_DECIMALS`] decimals (NaN and infinities as Rust prints
+/// them). The value is rounded to the nearest millionth first, so the text is the same on every
+/// run and machine.
+fn push_fixed(buf: &mut Vec<u8>, v: f64) {
     const SCALE: f64 = 1e6;
-    values.apply_into_string_amortized(|v: f64, buf: &mut String| {
-        let scaled = (v * SCALE).round();
-        if !scaled.is_finite() || scaled.abs() >= 9.0e15 {
-            buf.push_str(&format!("{v:.CSV_FLOAT_DECIMALS$}"));
-            return;
-        }
-        let n = scaled as i64;
-        if n < 0 {
-            buf.push('-');
-        }
-        let n = n.unsigned_abs();
-        let mut ibuf = itoa::Buffer::new();
-        buf.push_str(ibuf.format(n / 1_000_000));
-        buf.push('.');
-        let frac = ibuf.format(n % 1_000_000);
-        for _ in frac.len()..CSV_FLOAT_DECIMALS {
-            buf.push('0');
-        }
-        buf.push_str(frac);
-    })
+    let scaled = (v * SCALE).round();
+    if !scaled.is_finite() || scaled.abs() >= 9.0e15 {
+        buf.extend_from_slice(format!("{v:.CSV_FLOAT_DECIMALS$}").as_bytes());
+        return;
+    }
+    let n = scaled as i64;
+    if n < 0 {
+        buf.push(b'-');
+    }
+    let n = n.unsigned_abs();
+    let mut ibuf = itoa::Buffer::new();
+    buf.extend_from_slice(ibuf.format(n / 1_000_000).as_bytes());
+    buf.push(b'.');
+    let frac = ibuf.format(n % 1_000_000);
+    for _ in frac.len()..CSV_FLOAT_DECIMALS {
+        buf.push(b'0');
+    }
+    buf.extend_from_slice(frac.as_bytes());
 }
 
 /// Remembers the zone offset of the last 15-minute bucket looked up.
@@ -164,7 +299,7 @@ impl OffsetCache {
 }
 
 /// Writes local seconds since the epoch and their offset as ISO 8601.
-fn write_iso(buf: &mut String, local: i64, offset: i32) {
+fn write_iso(buf: &mut Vec<u8>, local: i64, offset: i32) {
     let days = local.div_euclid(86_400);
     let sod = local.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
@@ -185,7 +320,7 @@ fn write_iso(buf: &mut String, local: i64, offset: i32) {
     put2(&mut b[20..22], off / 3600);
     b[22] = b':';
     put2(&mut b[23..25], off / 60 % 60);
-    buf.push_str(std::str::from_utf8(&b).expect("ASCII digits"));
+    buf.extend_from_slice(&b);
 }
 
 fn put2(out: &mut [u8], v: u32) {
@@ -218,6 +353,40 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn iso_strings(ms: &Int64Chunked, tz: Tz) -> Vec<Option<String>> {
+        let mut cache = OffsetCache::new(tz);
+        ms.iter()
+            .map(|v| {
+                v.map(|v| {
+                    let mut b = Vec::new();
+                    push_iso(&mut b, v, &mut cache);
+                    String::from_utf8(b).unwrap()
+                })
+            })
+            .collect()
+    }
+
+    fn date_strings(days: &Int32Chunked) -> Vec<String> {
+        days.iter()
+            .map(|d| {
+                let mut b = Vec::new();
+                push_date(&mut b, d.unwrap());
+                String::from_utf8(b).unwrap()
+            })
+            .collect()
+    }
+
+    fn fixed_decimals(values: &Float64Chunked) -> Vec<String> {
+        values
+            .iter()
+            .map(|v| {
+                let mut b = Vec::new();
+                push_fixed(&mut b, v.unwrap());
+                String::from_utf8(b).unwrap()
+            })
+            .collect()
+    }
 
     fn cfg() -> CsvConfig {
         CsvConfig {
@@ -255,7 +424,7 @@ mod tests {
                     .with_timezone(&tz)
                     .format("%Y-%m-%dT%H:%M:%S%:z")
                     .to_string();
-                assert_eq!(got.get(i), Some(want.as_str()), "{tz} {s}");
+                assert_eq!(got[i].as_deref(), Some(want.as_str()), "{tz} {s}");
             }
         }
     }
@@ -263,10 +432,7 @@ mod tests {
     #[test]
     fn dates_and_fixed_decimals_match_the_standard_formatting() {
         let days = Int32Chunked::from_vec("d".into(), vec![0, 11_016, 20_407, -1]);
-        let got: Vec<_> = date_strings(&days)
-            .iter()
-            .map(|s| s.unwrap().to_string())
-            .collect();
+        let got: Vec<_> = date_strings(&days).iter().map(|s| s.to_string()).collect();
         assert_eq!(
             got,
             ["1970-01-01", "2000-02-29", "2025-11-15", "1969-12-31"]
@@ -284,13 +450,10 @@ mod tests {
         let ca = Float64Chunked::from_vec("f".into(), vals.to_vec());
         let got = fixed_decimals(&ca);
         for (i, v) in vals.iter().enumerate() {
-            assert_eq!(got.get(i).unwrap(), format!("{v:.6}"), "{v}");
+            assert_eq!(got[i], format!("{v:.6}"), "{v}");
         }
         let neg = Float64Chunked::from_vec("f".into(), vec![-0.25, -3.0000004]);
-        let got: Vec<_> = fixed_decimals(&neg)
-            .iter()
-            .map(|s| s.unwrap().to_string())
-            .collect();
+        let got: Vec<_> = fixed_decimals(&neg).iter().map(|s| s.to_string()).collect();
         assert_eq!(got, ["-0.250000", "-3.000000"]);
     }
 
@@ -298,8 +461,8 @@ mod tests {
     fn null_times_stay_empty_cells() {
         let ca = Int64Chunked::from_iter_options("t".into(), [Some(0), None].into_iter());
         let got = iso_strings(&ca, chrono_tz::UTC);
-        assert_eq!(got.get(0), Some("1970-01-01T00:00:00+00:00"));
-        assert_eq!(got.get(1), None);
+        assert_eq!(got[0].as_deref(), Some("1970-01-01T00:00:00+00:00"));
+        assert_eq!(got[1], None);
     }
 
     #[test]
@@ -319,6 +482,28 @@ mod tests {
                 "a=b",
                 "'\tx"
             ]
+        );
+    }
+
+    #[test]
+    fn the_writer_matches_polars_csv_for_prepared_cells() {
+        let df = df!(
+            "s" => [Some("plain"), Some("a,b"), Some("say \"hi\""), Some("two\nlines"), None, Some("")],
+            "i" => [Some(1i64), Some(-20), None, Some(i64::MAX), Some(0), Some(7)],
+            "b" => [Some(true), Some(false), None, Some(true), Some(false), Some(true)],
+            "u" => [Some(1u32), Some(2), Some(3), None, Some(5), Some(6)],
+        )
+        .unwrap();
+        let cfg = CsvConfig {
+            bom: false,
+            neutralize_formulas: false,
+        };
+        let ours = csv_bytes(&df, cfg, chrono_tz::UTC).unwrap();
+        let mut theirs = Vec::new();
+        CsvWriter::new(&mut theirs).finish(&mut df.clone()).unwrap();
+        assert_eq!(
+            String::from_utf8(ours).unwrap(),
+            String::from_utf8(theirs).unwrap()
         );
     }
 
