@@ -133,12 +133,8 @@ impl Writer<'_> {
             let path = match format {
                 Format::Csv => {
                     let path = dir.join("part-0.csv");
-                    write_atomic(&path, |f| {
-                        let mut w = BufWriter::with_capacity(1 << 20, f);
-                        write_csv(&df, self.csv, self.tz, &mut w)?;
-                        w.flush()?;
-                        Ok(())
-                    })?;
+                    // write_csv buffers a megabyte at a time itself.
+                    write_atomic(&path, |f| write_csv(&df, self.csv, self.tz, f))?;
                     path
                 }
                 Format::Parquet => {
