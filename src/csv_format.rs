@@ -193,13 +193,6 @@ fn write_text(buf: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// The CSV bytes of a frame (see [`write_csv`]).
-pub fn csv_bytes(df: &DataFrame, cfg: CsvConfig, tz: Tz) -> Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(df.height() * 160 + 1024);
-    write_csv(df, cfg, tz, &mut buf)?;
-    Ok(buf)
-}
-
 /// Whether a spreadsheet would treat this text as a formula (or a control sequence).
 pub fn looks_like_formula(s: &str) -> bool {
     matches!(
@@ -353,6 +346,12 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn csv_bytes(df: &DataFrame, cfg: CsvConfig, tz: Tz) -> Result<Vec<u8>> {
+        let mut buf = Vec::new();
+        write_csv(df, cfg, tz, &mut buf)?;
+        Ok(buf)
+    }
 
     fn iso_strings(ms: &Int64Chunked, tz: Tz) -> Vec<Option<String>> {
         let mut cache = OffsetCache::new(tz);

@@ -161,17 +161,6 @@ impl Store {
         Ok(())
     }
 
-    /// Bodies that parsed, of meetings starting in `[start, end)` (unix seconds), by start.
-    pub fn bodies_between(&self, start: i64, end: i64) -> Result<Vec<(String, Vec<u8>)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT meetingid, body FROM meetings
-             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2
-             ORDER BY meeting_start, meetingid",
-        )?;
-        let rows = stmt.query_map([start, end], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Calls `f` with the parsed bodies of meetings starting in `[start, end)`, in start order,
     /// `chunk` meetings at a time, so a large window never holds all its JSON at once.
     pub fn for_each_chunk(
@@ -273,14 +262,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Number of stored bodies (for reports and tests).
-    pub fn count(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM meetings", [], |r| r.get::<_, i64>(0))?
-            as u64)
-    }
-
     /// The stored body of one meeting, verbatim.
     pub fn body(&self, meetingid: &str) -> Result<Option<Vec<u8>>> {
         Ok(self
@@ -354,13 +335,16 @@ mod tests {
         let (mut s, dir) = temp_store("window");
         s.put(&[body("a", 3, 10), body("b", 3, 20), body("c", 3, 30)])
             .unwrap();
-        let ids: Vec<_> = s
-            .bodies_between(10, 30)
-            .unwrap()
-            .into_iter()
-            .map(|(id, _)| id)
-            .collect();
+        let mut ids = Vec::new();
+        let mut chunks = 0;
+        s.for_each_chunk(10, 30, 1, |chunk| {
+            chunks += 1;
+            ids.extend(chunk.into_iter().map(|(id, _)| id));
+            Ok(())
+        })
+        .unwrap();
         assert_eq!(ids, ["a", "b"]);
+        assert_eq!(chunks, 2);
         assert_eq!(s.start_span(None).unwrap(), Some((10, 30)));
         let some = ["b".to_string(), "zz".to_string()];
         assert_eq!(s.start_span(Some(&some)).unwrap(), Some((20, 20)));

@@ -44,6 +44,21 @@ fn summarize_reads_only_the_store_after_fetch() {
 }
 
 #[test]
+fn the_store_keeps_every_body_verbatim() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "quirks");
+    run(bin().args(["fetch", "--job"]).arg(&job));
+    let store =
+        wecom_attendance::store::Store::open(&tmp.path().join("out/_store/raw.sqlite"), "dir")
+            .unwrap();
+    // Including the body that does not parse: nothing WeCom sent is lost.
+    for id in ["qstrings", "qnoattendees", "qbroken"] {
+        let want = std::fs::read(fixtures("quirks").join(format!("{id}.json"))).unwrap();
+        assert_eq!(store.body(id).unwrap().as_deref(), Some(&want[..]), "{id}");
+    }
+}
+
+#[test]
 fn a_rerun_fetches_only_meetings_that_are_not_final_unless_refetch() {
     let tmp = tempfile::tempdir().unwrap();
     let job = dir_job(tmp.path(), "demo");
