@@ -300,16 +300,13 @@ fn summarize_only(job: &Job, window: Window) -> Result<Outcome> {
     if let Some(range) = range {
         summarize_into(job, &store, range, &mut report)?;
     }
-    report.failures.extend(
-        store
-            .failures(None)?
-            .into_iter()
-            .map(|f| flatten::BodyFailure {
-                meetingid: f.meetingid,
-                errcode: f.errcode,
-                reason: f.reason,
-            }),
-    );
+    report
+        .failures
+        .extend(store.failures()?.into_iter().map(|f| flatten::BodyFailure {
+            meetingid: f.meetingid,
+            errcode: f.errcode,
+            reason: f.reason,
+        }));
     finish(&mut report, job, t0)
 }
 

@@ -218,8 +218,7 @@ impl Store {
     }
 
     /// Meetings that are currently failed: refused by WeCom or stored with an unparsable body.
-    /// Restricted to `ids` when given.
-    pub fn failures(&self, ids: Option<&[String]>) -> Result<Vec<StoredFailure>> {
+    pub fn failures(&self) -> Result<Vec<StoredFailure>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT meetingid, errcode, reason FROM failures
              UNION ALL
@@ -236,15 +235,7 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(match ids {
-            None => all,
-            Some(ids) => {
-                let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-                all.into_iter()
-                    .filter(|f| wanted.contains(f.meetingid.as_str()))
-                    .collect()
-            }
-        })
+        Ok(all)
     }
 
     /// Of `ids`, those stored with a parsed body but no start time: they belong to no date.
@@ -317,9 +308,9 @@ mod tests {
             reason: "x".into(),
         }])
         .unwrap();
-        assert_eq!(s.failures(None).unwrap().len(), 1);
+        assert_eq!(s.failures().unwrap().len(), 1);
         s.put(&[body("a", 3, 10)]).unwrap();
-        assert!(s.failures(None).unwrap().is_empty());
+        assert!(s.failures().unwrap().is_empty());
         s.put(&[Record::Failure {
             meetingid: "a".into(),
             errcode: Some(-1),

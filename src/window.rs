@@ -29,10 +29,6 @@ impl DateRange {
         Ok(Self { from, to })
     }
 
-    pub fn contains(&self, d: NaiveDate) -> bool {
-        self.from <= d && d <= self.to
-    }
-
     /// Every date of the range, in order.
     pub fn dates(&self) -> impl Iterator<Item = NaiveDate> + '_ {
         self.from.iter_days().take_while(move |d| *d <= self.to)
@@ -70,15 +66,6 @@ pub enum Window {
     Dates(DateRange),
     /// Whatever the run's ids reach; bounds come from the data.
     All,
-}
-
-impl Window {
-    pub fn range(&self) -> Option<DateRange> {
-        match self {
-            Window::Dates(r) => Some(*r),
-            Window::All => None,
-        }
-    }
 }
 
 impl fmt::Display for Window {
@@ -195,8 +182,11 @@ mod tests {
             resolve(None, None, None, "all", Shanghai, now).unwrap(),
             Window::All
         );
-        let w = resolve(None, None, None, "yesterday", Shanghai, now).unwrap();
-        assert_eq!(w.range().unwrap().from.to_string(), "2024-03-09");
+        let Window::Dates(r) = resolve(None, None, None, "yesterday", Shanghai, now).unwrap()
+        else {
+            panic!("a date window")
+        };
+        assert_eq!(r.from.to_string(), "2024-03-09");
     }
 
     #[test]
