@@ -318,19 +318,19 @@ fn summarize_into(
     report: &mut RunReport,
 ) -> Result<()> {
     let t = Instant::now();
-    let (mut tables, quality, meetings) = tables::build(job, store, range, &mut report.failures)?;
-    report.quality = quality;
-    report.counts.meetings_in_window = meetings;
-    report.timings.summarize_ms = t.elapsed().as_millis();
-    let t = Instant::now();
     let writer = Writer {
         out_dir: &job.out_dir,
         formats: &job.formats,
         csv: job.csv,
         tz: job.tz,
     };
-    report.rows = Some(writer.write(&mut tables, range)?);
-    report.timings.write_ms = t.elapsed().as_millis();
+    let ((quality, meetings), written) = writer.write_window(range, |sink| {
+        tables::build(job, store, range, &mut report.failures, sink)
+    })?;
+    report.quality = quality;
+    report.counts.meetings_in_window = meetings;
+    report.rows = Some(written);
+    report.timings.summarize_ms = t.elapsed().as_millis();
     Ok(())
 }
 

@@ -6,19 +6,24 @@
 //! renamed, so a reader never sees half a file. A run replaces exactly the partitions of its
 //! window: dates of the window that now have no meetings lose their old partition.
 //!
+//! Partitions are written while the tables are still being built: rows arrive in date order
+//! through a [`WindowSink`], and each date goes to a writer thread as soon as it is complete.
+//!
 //! CSV cells are prepared for people by [`crate::csv_format`]; Parquet keeps the raw text and
 //! time-zone-aware datetimes.
 
 use crate::csv_format::write_csv;
 use crate::job::{CsvConfig, Format};
 use crate::window::DateRange;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
 
 /// Fast to write and to read back; the tables compress well either way.
 const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
@@ -26,11 +31,20 @@ const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
 const WRITERS: usize = 2;
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
 
-/// The three tables of one run.
-pub struct Tables {
-    pub attendance: DataFrame,
-    pub meetings: DataFrame,
-    pub users: DataFrame,
+/// The tables written per date of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    Attendance,
+    Meetings,
+}
+
+impl Table {
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Attendance => "attendance",
+            Table::Meetings => "meetings",
+        }
+    }
 }
 
 /// What was written.
@@ -52,72 +66,74 @@ pub struct Writer<'a> {
     pub tz: Tz,
 }
 
-impl Writer<'_> {
-    /// Writes every table for `window`, replacing that window's partitions. Partitions are
-    /// written in parallel; each is complete (all formats, then `_SUCCESS`) or absent.
-    pub fn write(&self, tables: &mut Tables, window: DateRange) -> Result<Written> {
-        let mut w = Written {
-            attendance_rows: tables.attendance.height(),
-            meetings_rows: tables.meetings.height(),
-            users_rows: tables.users.height(),
-            ..Default::default()
-        };
-        let mut jobs: Vec<(PathBuf, DataFrame)> = Vec::new();
-        for (name, df) in [
-            ("attendance", &tables.attendance),
-            ("meetings", &tables.meetings),
-        ] {
-            let parts = split_by_date(df)?;
-            for date in window.dates() {
-                let dir = self.out_dir.join(name).join(format!("dt={date}"));
-                match parts.iter().find(|(d, _)| *d == date) {
-                    Some((_, part)) => jobs.push((dir, part.clone())),
-                    None if dir.exists() => {
-                        fs::remove_dir_all(&dir).with_context(|| {
-                            format!("cannot remove stale partition {}", dir.display())
-                        })?;
-                        w.partitions_removed += 1;
-                    }
-                    None => {}
-                }
-            }
-        }
-        let users_dir = self
-            .out_dir
-            .join("users")
-            .join(format!("window={}", window.label()));
-        jobs.push((users_dir, tables.users.clone()));
-        let files = self.write_partitions(jobs)?;
-        w.partitions_written = files.len();
-        w.files = files.into_iter().flatten().collect();
-        Ok(w)
-    }
+/// A partition on its way to a writer thread: its folder and its rows.
+type PartitionJob = (PathBuf, DataFrame);
 
-    /// Writes partitions on [`WRITERS`] threads, each taking the next partition when done, so at
-    /// most that many partitions are encoded in memory at once.
-    fn write_partitions(&self, jobs: Vec<(PathBuf, DataFrame)>) -> Result<Vec<Vec<PathBuf>>> {
-        let queue = std::sync::Mutex::new(jobs.into_iter().enumerate());
-        let results = std::sync::Mutex::new(Vec::new());
+impl Writer<'_> {
+    /// Writes the tables of `window` while `produce` builds them, replacing that window's
+    /// partitions. `produce` hands rows to the [`WindowSink`] in date order; each date's
+    /// partition is written on one of [`WRITERS`] threads as soon as a later date shows up, so
+    /// writing overlaps building and only the partitions in flight are held in memory. Each
+    /// partition is complete (all formats, then `_SUCCESS`) or absent. Dates of the window left
+    /// without rows lose their old partition once everything else is written; if `produce`
+    /// fails, partitions already written stay (each is whole) and nothing is removed.
+    pub fn write_window<T>(
+        &self,
+        window: DateRange,
+        produce: impl FnOnce(&mut WindowSink) -> Result<T>,
+    ) -> Result<(T, Written)> {
+        let (tx, rx) = mpsc::sync_channel::<(usize, PartitionJob)>(WRITERS);
+        // A failing writer drops the receiver: the producer's next hand-over then fails at
+        // once instead of waiting for room in a queue nobody empties.
+        let rx = Mutex::new(Some(rx));
+        let results = Mutex::new(Vec::new());
         let writers = std::thread::available_parallelism().map_or(2, |n| n.get().min(WRITERS));
-        std::thread::scope(|scope| {
+        let (produced, mut sink) = std::thread::scope(|scope| {
             for _ in 0..writers {
                 scope.spawn(|| {
                     loop {
-                        let next = queue.lock().expect("queue lock").next();
-                        let Some((i, (dir, df))) = next else { break };
+                        let next = match rx.lock().expect("queue lock").as_ref() {
+                            Some(rx) => rx.recv(),
+                            None => break,
+                        };
+                        let Ok((i, (dir, df))) = next else { break };
                         let r = self.write_partition(&dir, df);
                         let failed = r.is_err();
                         results.lock().expect("results lock").push((i, r));
                         if failed {
+                            rx.lock().expect("queue lock").take();
                             break;
                         }
                     }
                 });
             }
+            let mut sink = WindowSink {
+                out_dir: self.out_dir,
+                window,
+                queue: Some(tx),
+                sent: 0,
+                open: Vec::new(),
+                done: HashSet::new(),
+                written: Written::default(),
+            };
+            let produced = produce(&mut sink).and_then(|t| sink.flush_all().map(|()| t));
+            sink.queue = None;
+            (produced, sink)
         });
         let mut results = results.into_inner().expect("results lock");
         results.sort_by_key(|(i, _)| *i);
-        results.into_iter().map(|(_, r)| r).collect()
+        let mut files = Vec::new();
+        for (_, r) in results {
+            files.push(r?);
+        }
+        let produced = produced?;
+        if files.len() != sink.sent {
+            bail!("a partition writer stopped before writing every partition");
+        }
+        sink.written.partitions_written = files.len();
+        sink.written.files = files.into_iter().flatten().collect();
+        sink.remove_stale()?;
+        Ok((produced, sink.written))
     }
 
     fn write_partition(&self, dir: &Path, mut df: DataFrame) -> Result<Vec<PathBuf>> {
@@ -153,6 +169,101 @@ impl Writer<'_> {
         }
         write_atomic(&marker, |_| Ok(()))?;
         Ok(files)
+    }
+}
+
+/// Takes a window's rows in date order and queues each date's partition once it is complete.
+pub struct WindowSink<'a> {
+    out_dir: &'a Path,
+    window: DateRange,
+    queue: Option<mpsc::SyncSender<(usize, PartitionJob)>>,
+    sent: usize,
+    /// Per table, the date being gathered and its rows so far.
+    open: Vec<(Table, NaiveDate, Vec<DataFrame>)>,
+    /// Dates already queued per table: a date seen again means the rows were out of order.
+    done: HashSet<(Table, NaiveDate)>,
+    written: Written,
+}
+
+impl WindowSink<'_> {
+    /// Appends rows of `table`, sorted by `meeting_date` and later than (or on the same date
+    /// as) the rows appended before. Rows without a date are not written.
+    pub fn append(&mut self, table: Table, rows: &DataFrame) -> Result<()> {
+        for (date, part) in split_by_date(rows)? {
+            match self.open.iter_mut().find(|(t, _, _)| *t == table) {
+                Some((_, d, parts)) if *d == date => parts.push(part),
+                _ => {
+                    self.flush(table)?;
+                    self.open.push((table, date, vec![part]));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Queues the users summary of the window.
+    pub fn users(&mut self, users: DataFrame) -> Result<()> {
+        self.written.users_rows += users.height();
+        let dir = self
+            .out_dir
+            .join("users")
+            .join(format!("window={}", self.window.label()));
+        self.send(dir, users)
+    }
+
+    /// Queues the open date of `table`, if any.
+    fn flush(&mut self, table: Table) -> Result<()> {
+        let Some(at) = self.open.iter().position(|(t, _, _)| *t == table) else {
+            return Ok(());
+        };
+        let (_, date, parts) = self.open.swap_remove(at);
+        if !self.done.insert((table, date)) || date < self.window.from || date > self.window.to {
+            bail!(
+                "internal error: {} rows for {date} arrived out of date order or outside the window",
+                table.name()
+            );
+        }
+        let mut parts = parts.into_iter();
+        let mut df = parts.next().expect("a date is opened with rows");
+        for p in parts {
+            df.vstack_mut_owned(p)?;
+        }
+        match table {
+            Table::Attendance => self.written.attendance_rows += df.height(),
+            Table::Meetings => self.written.meetings_rows += df.height(),
+        }
+        let dir = self.out_dir.join(table.name()).join(format!("dt={date}"));
+        self.send(dir, df)
+    }
+
+    fn flush_all(&mut self) -> Result<()> {
+        self.flush(Table::Attendance)?;
+        self.flush(Table::Meetings)
+    }
+
+    fn send(&mut self, dir: PathBuf, df: DataFrame) -> Result<()> {
+        let queue = self.queue.as_ref().expect("the sink is open");
+        queue
+            .send((self.sent, (dir, df)))
+            .map_err(|_| anyhow::anyhow!("the partition writers stopped"))?;
+        self.sent += 1;
+        Ok(())
+    }
+
+    /// Removes the partitions of window dates that received no rows this time.
+    fn remove_stale(&mut self) -> Result<()> {
+        for table in [Table::Attendance, Table::Meetings] {
+            for date in self.window.dates() {
+                let dir = self.out_dir.join(table.name()).join(format!("dt={date}"));
+                if !self.done.contains(&(table, date)) && dir.exists() {
+                    fs::remove_dir_all(&dir).with_context(|| {
+                        format!("cannot remove stale partition {}", dir.display())
+                    })?;
+                    self.written.partitions_removed += 1;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -235,6 +346,104 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+    }
+
+    /// Rows with the given local dates (days of November 2026) and a running number.
+    fn rows(days: &[u32], first: i64) -> DataFrame {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let dates: Vec<i32> = days
+            .iter()
+            .map(|d| (day(*d) - epoch).num_days() as i32)
+            .collect();
+        let n: Vec<i64> = (first..first + days.len() as i64).collect();
+        DataFrame::new(
+            days.len(),
+            vec![
+                Series::new("meeting_date".into(), dates)
+                    .cast(&DataType::Date)
+                    .unwrap()
+                    .into_column(),
+                Column::new("n".into(), n),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn write(
+        out: &Path,
+        produce: impl FnOnce(&mut WindowSink) -> Result<()>,
+    ) -> Result<((), Written)> {
+        let writer = Writer {
+            out_dir: out,
+            formats: &[Format::Csv],
+            csv: CsvConfig {
+                bom: false,
+                neutralize_formulas: true,
+            },
+            tz: chrono_tz::UTC,
+        };
+        writer.write_window(DateRange::new(day(1), day(5)).unwrap(), produce)
+    }
+
+    fn csv(out: &Path, date: u32) -> String {
+        fs::read_to_string(out.join(format!("attendance/dt=2026-11-0{date}/part-0.csv"))).unwrap()
+    }
+
+    #[test]
+    fn a_date_spanning_appends_becomes_one_partition_and_empty_dates_lose_theirs() {
+        let out = tempfile::tempdir().unwrap();
+        let stale = out.path().join("attendance/dt=2026-11-04");
+        fs::create_dir_all(&stale).unwrap();
+        let (_, w) = write(out.path(), |sink| {
+            sink.append(Table::Attendance, &rows(&[1, 2, 2], 0))?;
+            sink.append(Table::Attendance, &rows(&[2, 3], 3))?;
+            sink.users(rows(&[], 0))
+        })
+        .unwrap();
+        assert_eq!(csv(out.path(), 1), "meeting_date,n\n2026-11-01,0\n");
+        assert_eq!(
+            csv(out.path(), 2),
+            "meeting_date,n\n2026-11-02,1\n2026-11-02,2\n2026-11-02,3\n"
+        );
+        assert_eq!(csv(out.path(), 3), "meeting_date,n\n2026-11-03,4\n");
+        assert!(
+            !stale.exists(),
+            "a date without rows keeps no old partition"
+        );
+        assert_eq!(w.attendance_rows, 5);
+        assert_eq!(w.partitions_written, 4, "three dates and the users table");
+        assert_eq!(w.partitions_removed, 1);
+    }
+
+    #[test]
+    fn rows_out_of_date_order_are_an_error_not_an_overwrite() {
+        let out = tempfile::tempdir().unwrap();
+        let err = write(out.path(), |sink| {
+            sink.append(Table::Attendance, &rows(&[1, 2], 0))?;
+            sink.append(Table::Attendance, &rows(&[1], 2))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("out of date order"), "{err:#}");
+        assert_eq!(csv(out.path(), 1), "meeting_date,n\n2026-11-01,0\n");
+    }
+
+    #[test]
+    fn a_failing_writer_stops_the_run_with_its_own_error() {
+        let out = tempfile::tempdir().unwrap();
+        // A file where the table's folder should be: every partition write fails.
+        fs::write(out.path().join("attendance"), "not a folder").unwrap();
+        let err = write(out.path(), |sink| {
+            for d in 1..=5 {
+                sink.append(Table::Attendance, &rows(&[d], d.into()))?;
+            }
+            Ok(())
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("cannot create"), "{err:#}");
+    }
 
     #[test]
     fn an_atomic_write_leaves_no_temporary_file_behind() {

@@ -42,8 +42,8 @@ pub struct Counts {
 #[derive(Debug, Default, Serialize)]
 pub struct Timings {
     pub fetch_ms: u128,
+    /// Store → tables → files (building and writing overlap, so they share one figure).
     pub summarize_ms: u128,
-    pub write_ms: u128,
     pub total_ms: u128,
 }
 

@@ -10,7 +10,7 @@
 
 use crate::flatten::{self, BodyFailure, Quality};
 use crate::job::Job;
-use crate::output::Tables;
+use crate::output::{Table, WindowSink};
 use crate::store::Store;
 use crate::window::DateRange;
 use crate::{metrics, summary};
@@ -25,19 +25,24 @@ pub const CHUNK_MEETINGS: usize = 1000;
 /// Meetings parsed and flattened by one task.
 pub const SLICE_MEETINGS: usize = 500;
 
-/// The window's tables, its data-quality counters and how many meetings it holds. Stored bodies
-/// that no longer parse are appended to `failures`.
+/// Builds the window's tables and hands them to `sink` as they are made: each slice's
+/// attendance and meetings rows (in start order, so in date order), then the users summary.
+/// Returns the data-quality counters and the number of meetings. Stored bodies that no longer
+/// parse are appended to `failures`.
 pub fn build(
     job: &Job,
     store: &Store,
     range: DateRange,
     failures: &mut Vec<BodyFailure>,
-) -> Result<(Tables, Quality, usize)> {
+    sink: &mut WindowSink,
+) -> Result<(Quality, usize)> {
     let t = Instant::now();
     let (start, end) = range.epoch_bounds(job.tz);
     let reader = store.reader()?;
     let (tx, rx) = mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(1);
-    let mut parts: Vec<SliceTables> = Vec::new();
+    let mut quality = Quality::default();
+    let (mut meetings, mut rows) = (0, 0);
+    let mut users: Option<DataFrame> = None;
     std::thread::scope(|scope| -> Result<()> {
         let feeder = scope.spawn(move || {
             reader.for_each_chunk(start, end, CHUNK_MEETINGS, |chunk| {
@@ -52,12 +57,22 @@ pub fn build(
                 .map(|slice| flatten_slice(slice, job))
                 .collect();
             for r in results {
-                let (flat, failed) = r?;
+                let (part, failed) = r?;
                 for f in &failed {
                     tracing::warn!(meetingid = %f.meetingid, reason = %f.reason, "stored body skipped");
                 }
                 failures.extend(failed);
-                parts.push(flat);
+                quality.add(&part.quality);
+                meetings += part.meetings.height();
+                rows += part.attendance.height();
+                sink.append(Table::Attendance, &part.attendance)?;
+                sink.append(Table::Meetings, &part.meetings)?;
+                match &mut users {
+                    Some(u) => {
+                        u.vstack_mut_owned(part.users)?;
+                    }
+                    None => users = Some(part.users),
+                }
             }
         }
         feeder
@@ -65,16 +80,20 @@ pub fn build(
             .map_err(|_| anyhow::anyhow!("the store reader thread panicked"))?
             .context("reading the store")
     })?;
-    let (tables, quality) = concat(parts, job)?;
-    let count = tables.meetings.height();
+    let users = match users {
+        Some(u) => u,
+        // An empty window still gets its (empty) users table, with its columns.
+        None => flatten_slice(&[], job)?.0.users,
+    };
+    sink.users(summary::users_combine(users)?)?;
     tracing::debug!(
         ms = t.elapsed().as_millis(),
-        meetings = count,
-        rows = tables.attendance.height(),
+        meetings,
+        rows,
         peak_memory = %peak_memory(),
         "tables built"
     );
-    Ok((tables, quality, count))
+    Ok((quality, meetings))
 }
 
 /// Parses and flattens one slice of meetings, derives its per-row metrics, summarises its
@@ -105,35 +124,6 @@ struct SliceTables {
     attendance: DataFrame,
     users: DataFrame,
     quality: Quality,
-}
-
-/// Stacks the slices' frames in order (they arrive sorted by start, then id) and combines the
-/// users' partial sums. The tables keep one chunk per slice: rechunking would copy them whole for
-/// no gain downstream.
-fn concat(parts: Vec<SliceTables>, job: &Job) -> PolarsResult<(Tables, Quality)> {
-    let mut quality = Quality::default();
-    let mut parts = parts.into_iter();
-    let first = match parts.next() {
-        Some(p) => p,
-        None => flatten_slice(&[], job)?.0,
-    };
-    quality.add(&first.quality);
-    let (mut meetings, mut attendance, mut users) = (first.meetings, first.attendance, first.users);
-    for p in parts {
-        quality.add(&p.quality);
-        meetings.vstack_mut_owned(p.meetings)?;
-        attendance.vstack_mut_owned(p.attendance)?;
-        users.vstack_mut_owned(p.users)?;
-    }
-    let users = summary::users_combine(users)?;
-    Ok((
-        Tables {
-            attendance,
-            meetings,
-            users,
-        },
-        quality,
-    ))
 }
 
 /// The process's peak resident memory so far (Linux), for the debug log.
