@@ -210,6 +210,52 @@ fn a_range_window_covers_each_date_and_names_the_users_partition_by_its_bounds()
 }
 
 #[test]
+fn a_window_without_meetings_gets_an_empty_users_table_and_loses_its_old_partitions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let o = run(bin().args(["run", "--format", "csv", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    assert!(out.join("attendance/dt=2026-11-17/part-0.csv").exists());
+    // The store now holds every demo meeting; pretend they all moved out of 2026-11-17.
+    let store = out.join("_store/raw.sqlite");
+    let db = rusqlite::Connection::open(&store).unwrap();
+    db.execute(
+        "UPDATE meetings SET meeting_start = 0 WHERE meeting_start IS NOT NULL",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let o = run(bin()
+        .args([
+            "summarize",
+            "--date",
+            "2026-11-17",
+            "--format",
+            "csv",
+            "--job",
+        ])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files = tree(&out);
+    assert!(
+        !files.iter().any(|f| f.contains("dt=2026-11-17")),
+        "{files:?}"
+    );
+    assert!(
+        files
+            .iter()
+            .any(|f| f.starts_with("attendance/dt=2026-11-18/"))
+    );
+    let users = csv_lines(&out.join("users/window=2026-11-17_2026-11-17/part-0.csv"));
+    assert_eq!(users.len(), 1, "only the header: {users:?}");
+    assert!(users[0].contains("userid"), "{users:?}");
+    let r = last_report(&out);
+    assert_eq!(r["rows"]["partitions_removed"], 2, "{r}");
+    assert_eq!(r["rows"]["attendance_rows"], 0, "{r}");
+}
+
+#[test]
 fn a_malformed_ids_line_is_reported_with_its_place_and_the_rest_is_fetched() {
     let tmp = tempfile::tempdir().unwrap();
     let job = dir_job(tmp.path(), "demo");
