@@ -158,6 +158,10 @@ impl Writer<'_> {
                     write_atomic(&path, |f| {
                         ParquetWriter::new(BufWriter::new(f))
                             .with_compression(PARQUET_COMPRESSION)
+                            // Partitions are already written in parallel: encoding one
+                            // file's columns on polars' pool too only adds hand-offs
+                            // (about 2 % of summarize time at 1.1M rows, A/B-measured).
+                            .set_parallel(false)
                             .finish(&mut df)?;
                         Ok(())
                     })?;
