@@ -188,11 +188,7 @@ impl Store {
         let mut batch = Vec::with_capacity(chunk);
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
-            let body = unpack(
-                r.get_ref(1)?.as_str_or_null()?,
-                stored_bytes(r.get_ref(2)?)?,
-            )
-            .with_context(|| format!("stored body of meeting {id}"))?;
+            let body = stored_body(r, 1).with_context(|| format!("stored body of meeting {id}"))?;
             batch.push((id, body));
             if batch.len() >= chunk {
                 f(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))?;
@@ -277,11 +273,8 @@ impl Store {
         let Some(r) = rows.next()? else {
             return Ok(None);
         };
-        let body = unpack(
-            r.get_ref(0)?.as_str_or_null()?,
-            stored_bytes(r.get_ref(1)?)?,
-        )
-        .with_context(|| format!("stored body of meeting {meetingid}"))?;
+        let body =
+            stored_body(r, 0).with_context(|| format!("stored body of meeting {meetingid}"))?;
         Ok(Some(body))
     }
 }
@@ -293,21 +286,18 @@ fn pack(body: &[u8]) -> Result<Vec<u8>> {
     Ok(lz4::block::compress(body, None, true)?)
 }
 
-/// The raw body from its stored form.
-fn unpack(codec: Option<&str>, stored: &[u8]) -> Result<Vec<u8>> {
-    match codec {
+/// The raw body of a result row whose column `at` is `body_codec` and `at + 1` is `body`
+/// (a BLOB as written, or TEXT when put there by hand).
+fn stored_body(r: &rusqlite::Row<'_>, at: usize) -> Result<Vec<u8>> {
+    use rusqlite::types::ValueRef;
+    let stored = match r.get_ref(at + 1)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b,
+        other => anyhow::bail!("a body is stored as {:?}, not bytes", other.data_type()),
+    };
+    match r.get_ref(at)?.as_str_or_null()? {
         None => Ok(stored.to_vec()),
         Some(CODEC_LZ4) => Ok(lz4::block::decompress(stored, None)?),
         Some(other) => anyhow::bail!("unknown body codec {other:?} (written by a newer version?)"),
-    }
-}
-
-/// A stored body's bytes: a BLOB as written, or TEXT when put there by hand.
-fn stored_bytes(v: rusqlite::types::ValueRef<'_>) -> Result<&[u8]> {
-    use rusqlite::types::ValueRef;
-    match v {
-        ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b),
-        other => anyhow::bail!("a body is stored as {:?}, not bytes", other.data_type()),
     }
 }
 

@@ -3,10 +3,11 @@
 //! A reader thread streams bodies out of the store in chunks of [`CHUNK_MEETINGS`] (in start
 //! order) while the previous chunk is parsed, flattened and given its per-row metrics on all
 //! cores, in slices of [`SLICE_MEETINGS`] that each become a small columnar frame; the JSON of a
-//! chunk is dropped as soon as it is flattened. Peak memory is therefore two chunks of JSON plus
-//! the columnar tables, not the whole window's JSON (nor two copies of the table). Meetings are
-//! summarised per slice too (a meeting's rows never span slices); only the users summary runs
-//! over the whole window.
+//! chunk is dropped as soon as it is flattened. Meetings are summarised per slice too (a
+//! meeting's rows never span slices), and each slice's rows go straight to the
+//! [`WindowSink`], which writes a date as soon as it is complete. Peak memory is therefore two
+//! chunks of JSON, the dates being written and the users' partial sums — not the window's
+//! tables. Only the users summary is combined over the whole window, at the end.
 
 use crate::flatten::{self, BodyFailure, Quality};
 use crate::job::Job;
@@ -41,7 +42,7 @@ pub fn build(
     let reader = store.reader()?;
     let (tx, rx) = mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(1);
     let mut quality = Quality::default();
-    let (mut meetings, mut rows) = (0, 0);
+    let mut meetings = 0;
     let mut users: Option<DataFrame> = None;
     std::thread::scope(|scope| -> Result<()> {
         let feeder = scope.spawn(move || {
@@ -64,7 +65,6 @@ pub fn build(
                 failures.extend(failed);
                 quality.add(&part.quality);
                 meetings += part.meetings.height();
-                rows += part.attendance.height();
                 sink.append(Table::Attendance, &part.attendance)?;
                 sink.append(Table::Meetings, &part.meetings)?;
                 match &mut users {
@@ -89,7 +89,6 @@ pub fn build(
     tracing::debug!(
         ms = t.elapsed().as_millis(),
         meetings,
-        rows,
         peak_memory = %peak_memory(),
         "tables built"
     );
