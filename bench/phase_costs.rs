@@ -3,7 +3,7 @@
 //! them ran in parallel with no overhead and no file I/O.
 //!
 //! ```text
-//! cargo run --release --example phase_costs -- bench/bench.toml bench/data/out-10000x110
+//! cargo run --release --bin phase-costs -- bench/bench.toml bench/data/out-10000x110
 //! ```
 //!
 //! The job file gives the zone, grace period, counted statuses and CSV options; the folder is a
@@ -20,7 +20,7 @@ use wecom_attendance::{csv_format, flatten, metrics, summary, tables};
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let (Some(job), Some(out)) = (args.next(), args.next()) else {
-        anyhow::bail!("usage: phase_costs JOB_FILE OUT_DIR");
+        anyhow::bail!("usage: phase-costs JOB_FILE OUT_DIR");
     };
     let ov = Overrides {
         out: Some(PathBuf::from(out)),

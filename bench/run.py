@@ -105,6 +105,11 @@ def offline(py, meetings, attendees, rows_out):
     })
     if not same:
         print("MISMATCH ours:", ours, "duckdb:", duck["sums"], file=sys.stderr)
+    if rows <= FULL_DUCKDB_MAX_ROWS:
+        # What each phase costs on one thread: the floor two cores could reach.
+        rows_out[-1]["phases"] = subprocess.run(
+            [os.path.join(REL, "phase-costs"), job, out],
+            check=True, capture_output=True, text=True).stdout
 
 
 def fetch(rate, meetings, rows_out, latency_ms=100):
@@ -179,6 +184,11 @@ def main():
               "|---|---|---|---|---|---|---|---|---|"]
     for r in fet:
         lines.append(f"| --rate {r['rate']}, 100 ms latency | {r['meetings']} | {r['concurrency']} | {r['calls']} | {r['fetch_s']:.1f} | {r['achieved']:.1f} | {r['ratio'] * 100:.1f} % | {r['throttled']} | {r['failed']} |")
+    for r in off:
+        if "phases" in r:
+            lines += ["", f"Per-phase CPU cost of `summarize`, one phase after another on one thread, "
+                      f"{r['case']} (`target/release/phase-costs bench/bench.toml <out>`):", "",
+                      "```", r["phases"].rstrip(), "```"]
     text = "\n".join(lines) + "\n"
     print(text)
     open(os.path.join(BENCH, "results.md"), "w").write(text)
