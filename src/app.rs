@@ -19,6 +19,7 @@ use crate::wecom::token::{Secret, TokenCache};
 use crate::window::{self, DateRange, Window, local_date};
 use crate::{lock, tables};
 use anyhow::{Context, Result, bail};
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -73,8 +74,11 @@ pub async fn execute(cli: Cli) -> Result<Outcome> {
             }
             let mut stdout = std::io::stdout().lock();
             for id in &ids.ids {
-                use std::io::Write;
-                writeln!(stdout, "{id}")?;
+                match writeln!(stdout, "{id}") {
+                    // The reader has seen enough (`| head`): not an error.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => break,
+                    r => r.context("writing ids to stdout")?,
+                }
             }
             Ok(if ids.problems.is_empty() {
                 Outcome::Clean
@@ -359,8 +363,13 @@ fn finish(report: &mut RunReport, job: &Job, t0: Instant) -> Result<Outcome> {
     if JSON_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
         tracing::info!(report = %path.display(), summary = %report.summary(), "run finished");
     } else {
-        eprintln!("{}", report.summary());
-        eprintln!("run report: {}", path.display());
+        // The report is on disk: a closed stderr must not turn the outcome into a panic.
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}\nrun report: {}",
+            report.summary(),
+            path.display()
+        );
     }
     Ok(if report.has_failures() {
         Outcome::SomeFailed
@@ -369,23 +378,31 @@ fn finish(report: &mut RunReport, job: &Job, t0: Instant) -> Result<Outcome> {
     })
 }
 
+/// `println!` for the lines of `check`: a closed stdout (`| head`) ends the listing, it is not
+/// worth a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 async fn check(job: &Job, window: Window, args: &JobArgs) -> Result<Outcome> {
-    println!("job:          {} ({})", job.name, args.job.display());
-    println!("time zone:    {}", job.tz.name());
-    println!("window:       {window}");
+    say!("job:          {} ({})", job.name, args.job.display());
+    say!("time zone:    {}", job.tz.name());
+    say!("window:       {window}");
     match &job.source {
         SourceCfg::Dir(d) => {
             if !d.is_dir() {
                 bail!("source folder {} does not exist", d.display());
             }
-            println!("source:       folder {} (no network)", d.display());
+            say!("source:       folder {} (no network)", d.display());
         }
-        SourceCfg::Api => println!("source:       WeCom API at {}", job.api.base_url),
+        SourceCfg::Api => say!("source:       WeCom API at {}", job.api.base_url),
     }
     match &job.ids_file {
         Some(p) => {
             let l = read_ids_file(p)?;
-            println!(
+            say!(
                 "ids file:     {} ({} ids, {} duplicates, {} lines skipped)",
                 p.display(),
                 l.ids.len(),
@@ -393,28 +410,33 @@ async fn check(job: &Job, window: Window, args: &JobArgs) -> Result<Outcome> {
                 l.problems.len()
             );
             for p in &l.problems {
-                println!("  skipped {p}");
+                say!("  skipped {p}");
             }
         }
-        None => println!("ids file:     none"),
+        None => say!("ids file:     none"),
     }
     if !job.organizers.is_empty() {
-        println!(
+        say!(
             "organizers:   {} (discovered with get_user_meetingid for the window)",
             job.organizers.len()
         );
     }
     let f = &job.fetch;
-    println!(
+    say!(
         "fetch:        {} calls/s (burst {}), {} in flight, {} attempts, refetch {}",
-        f.rate, f.burst, f.concurrency, f.max_attempts, job.refetch
+        f.rate,
+        f.burst,
+        f.concurrency,
+        f.max_attempts,
+        job.refetch
     );
-    println!(
+    say!(
         "metrics:      grace period {} s, users count statuses {:?}",
-        job.metrics.grace_period_s, job.metrics.user_statuses
+        job.metrics.grace_period_s,
+        job.metrics.user_statuses
     );
-    println!("store:        {}", job.store_path.display());
-    println!(
+    say!("store:        {}", job.store_path.display());
+    say!(
         "output:       {} ({})",
         job.out_dir.display(),
         job.formats
@@ -428,7 +450,7 @@ async fn check(job: &Job, window: Window, args: &JobArgs) -> Result<Outcome> {
             .check_credentials()
             .await
             .context("credentials check")?;
-        println!(
+        say!(
             "credentials:  ok (token obtained; corpid from {}, secret from {})",
             job.api.corpid_env,
             if std::env::var(&job.api.secret_env).is_ok_and(|s| !s.trim().is_empty()) {

@@ -2,7 +2,7 @@
 //! the exit code table of SPEC §3.
 
 use clap::Parser;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 use wecom_attendance::app::{self, Outcome};
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("Error: cannot start the async runtime: {e}");
+            report_error(format_args!("cannot start the async runtime: {e}"));
             return ExitCode::from(EXIT_FATAL);
         }
     };
@@ -35,17 +35,24 @@ fn main() -> ExitCode {
         Ok(Outcome::Clean) => EXIT_OK,
         Ok(Outcome::SomeFailed) => EXIT_SOME_FAILED,
         Err(e) if e.downcast_ref::<LockHeld>().is_some() => {
-            eprintln!("Error: {e:#}");
+            report_error(format_args!("{e:#}"));
             EXIT_LOCKED
         }
         Err(e) => {
-            eprintln!("Error: {e:#}");
+            report_error(format_args!("{e:#}"));
             EXIT_FATAL
         }
     };
     ExitCode::from(code)
 }
 
+/// Prints the error on stderr; a closed stderr must not turn the exit code into a panic's.
+fn report_error(e: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr(), "Error: {e}");
+}
+
+/// Logs go to stderr. Writing them never fails the run: with a closed stderr (a crashed log
+/// collector) the events are dropped instead of panicking the thread that logged.
 fn init_logging(format: LogFormat, quiet: bool) {
     let default = if quiet { "warn" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
@@ -53,7 +60,8 @@ fn init_logging(format: LogFormat, quiet: bool) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false);
+        .with_target(false)
+        .log_internal_errors(false);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),

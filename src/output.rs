@@ -22,6 +22,7 @@ use polars::prelude::*;
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
@@ -82,55 +83,9 @@ impl Writer<'_> {
         window: DateRange,
         produce: impl FnOnce(&mut WindowSink) -> Result<T>,
     ) -> Result<(T, Written)> {
-        let (tx, rx) = mpsc::sync_channel::<(usize, PartitionJob)>(WRITERS);
-        // A failing writer drops the receiver: the producer's next hand-over then fails at
-        // once instead of waiting for room in a queue nobody empties.
-        let rx = Mutex::new(Some(rx));
-        let results = Mutex::new(Vec::new());
-        let writers = std::thread::available_parallelism().map_or(2, |n| n.get().min(WRITERS));
-        let (produced, mut sink) = std::thread::scope(|scope| {
-            for _ in 0..writers {
-                scope.spawn(|| {
-                    loop {
-                        let next = match rx.lock().expect("queue lock").as_ref() {
-                            Some(rx) => rx.recv(),
-                            None => break,
-                        };
-                        let Ok((i, (dir, df))) = next else { break };
-                        let r = self.write_partition(&dir, df);
-                        let failed = r.is_err();
-                        results.lock().expect("results lock").push((i, r));
-                        if failed {
-                            rx.lock().expect("queue lock").take();
-                            break;
-                        }
-                    }
-                });
-            }
-            let mut sink = WindowSink {
-                out_dir: self.out_dir,
-                window,
-                queue: Some(tx),
-                sent: 0,
-                open: Vec::new(),
-                done: HashSet::new(),
-                written: Written::default(),
-            };
-            let produced = produce(&mut sink).and_then(|t| sink.flush_all().map(|()| t));
-            sink.queue = None;
-            (produced, sink)
-        });
-        let mut results = results.into_inner().expect("results lock");
-        results.sort_by_key(|(i, _)| *i);
-        let mut files = Vec::new();
-        for (_, r) in results {
-            files.push(r?);
-        }
-        let produced = produced?;
-        sink.written.partitions_written = files.len();
-        sink.written.files = files.into_iter().flatten().collect();
-        sink.remove_stale()?;
-        Ok((produced, sink.written))
+        write_window_with(self.out_dir, window, produce, |dir, df| {
+            self.write_partition(dir, df)
+        })
     }
 
     fn write_partition(&self, dir: &Path, mut df: DataFrame) -> Result<Vec<PathBuf>> {
@@ -171,6 +126,82 @@ impl Writer<'_> {
         write_atomic(&marker, |_| Ok(()))?;
         Ok(files)
     }
+}
+
+/// [`Writer::write_window`] with the partition writer as a parameter (so tests can make it fail).
+fn write_window_with<T>(
+    out_dir: &Path,
+    window: DateRange,
+    produce: impl FnOnce(&mut WindowSink) -> Result<T>,
+    write: impl Fn(&Path, DataFrame) -> Result<Vec<PathBuf>> + Sync,
+) -> Result<(T, Written)> {
+    let (tx, rx) = mpsc::sync_channel::<(usize, PartitionJob)>(WRITERS);
+    // A failing writer drops the receiver: the producer's next hand-over then fails at
+    // once instead of waiting for room in a queue nobody empties.
+    let rx = Mutex::new(Some(rx));
+    let results = Mutex::new(Vec::new());
+    let writers = std::thread::available_parallelism().map_or(2, |n| n.get().min(WRITERS));
+    let (produced, mut sink) = std::thread::scope(|scope| {
+        for _ in 0..writers {
+            scope.spawn(|| {
+                loop {
+                    let next = match rx.lock().expect("queue lock").as_ref() {
+                        Some(rx) => rx.recv(),
+                        None => break,
+                    };
+                    let Ok((i, (dir, df))) = next else { break };
+                    // A panic is a failed partition too: left to unwind, it would leave
+                    // the producer waiting forever on a queue nobody empties.
+                    let r = panic::catch_unwind(AssertUnwindSafe(|| write(&dir, df)))
+                        .unwrap_or_else(|p| {
+                            Err(anyhow::anyhow!(
+                                "writing {} panicked: {}",
+                                dir.display(),
+                                panic_message(&*p)
+                            ))
+                        });
+                    let failed = r.is_err();
+                    results.lock().expect("results lock").push((i, r));
+                    if failed {
+                        rx.lock().expect("queue lock").take();
+                        break;
+                    }
+                }
+            });
+        }
+        let mut sink = WindowSink {
+            out_dir,
+            window,
+            queue: Some(tx),
+            sent: 0,
+            open: Vec::new(),
+            done: HashSet::new(),
+            written: Written::default(),
+        };
+        let produced = produce(&mut sink).and_then(|t| sink.flush_all().map(|()| t));
+        sink.queue = None;
+        (produced, sink)
+    });
+    let mut results = results.into_inner().expect("results lock");
+    results.sort_by_key(|(i, _)| *i);
+    let mut files = Vec::new();
+    for (_, r) in results {
+        files.push(r?);
+    }
+    let produced = produced?;
+    sink.written.partitions_written = files.len();
+    sink.written.files = files.into_iter().flatten().collect();
+    sink.remove_stale()?;
+    Ok((produced, sink.written))
+}
+
+/// The text of a panic's payload (`panic!` gives a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 /// Takes a window's rows in date order and queues each date's partition once it is complete.
@@ -448,6 +479,38 @@ mod tests {
         })
         .unwrap_err();
         assert!(format!("{err:#}").contains("cannot create"), "{err:#}");
+    }
+
+    #[test]
+    fn a_panicking_writer_is_an_error_naming_the_partition_not_a_hang() {
+        let out = tempfile::tempdir().unwrap();
+        let path = out.path().to_path_buf();
+        let window = DateRange::new(day(1), day(9)).unwrap();
+        // More partitions than the queue holds: a writer that died without a word would leave
+        // the producer blocked on a full queue forever (hence the thread and the deadline).
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let r = write_window_with(
+                &path,
+                window,
+                |sink| {
+                    for d in 1..=9 {
+                        sink.append(Table::Attendance, &rows(&[d], d.into()))?;
+                    }
+                    Ok(())
+                },
+                |dir, _| panic!("cannot encode {}", dir.display()),
+            );
+            tx.send(r.map(|_| ())).unwrap();
+        });
+        let r = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the writers hang");
+        let msg = format!("{:#}", r.unwrap_err());
+        assert!(
+            msg.contains("dt=2026-11-01") && msg.contains("panicked"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -192,3 +192,64 @@ fn the_help_text_names_no_secret_flag() {
     assert!(!help.to_lowercase().contains("--secret"));
     assert!(!help.to_lowercase().contains("--corpid"));
 }
+
+/// Waits for `child`, killing it (and failing) if it runs longer than `limit`.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    limit: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_run_whose_log_reader_went_away_still_finishes_its_work() {
+    // Cron piping stderr into a logger that crashed: every log line now fails (EPIPE). The
+    // run must neither hang nor panic; its tables and report are what matter.
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let mut child = bin()
+        .args(["run", "--job"])
+        .arg(&job)
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(120));
+    assert_eq!(status.code(), Some(0));
+    let out = tmp.path().join("out");
+    assert_eq!(last_report(&out)["counts"]["meetings_in_window"], 24);
+    assert!(out.join("users").read_dir().unwrap().next().is_some());
+}
+
+#[test]
+fn listing_ids_into_a_reader_that_stops_early_is_not_an_error() {
+    // `wecom-attendance ids … | head -1`: the reader closing the pipe ends the listing quietly.
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let mut child = bin()
+        .args(["ids", "--job"])
+        .arg(&job)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = wait_at_most(&mut child, std::time::Duration::from_secs(60));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("Error"), "{err}");
+}
