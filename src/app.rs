@@ -378,8 +378,8 @@ fn finish(report: &mut RunReport, job: &Job, t0: Instant) -> Result<Outcome> {
     })
 }
 
-/// `println!` for the lines of `check`: a closed stdout (`| head`) ends the listing, it is not
-/// worth a panic.
+/// `println!` for the lines of `check`, minus the panic on a closed stdout (`| head`): the
+/// checks still run and still decide the exit code.
 macro_rules! say {
     ($($arg:tt)*) => {{
         let _ = writeln!(std::io::stdout(), $($arg)*);
