@@ -49,10 +49,11 @@ pub fn read_ids_file(path: &Path) -> Result<IdList> {
 
 pub fn parse_ids(text: &str, file: &str) -> IdList {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // The first line with content, comments stripped: a comma in a comment is not a CSV.
     let first = text
         .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .find(|l| !l.is_empty());
     match first {
         Some(header) if header.contains(',') || header.eq_ignore_ascii_case("meetingid") => {
             parse_csv(text, file)
@@ -163,6 +164,18 @@ mod tests {
         let l = parse_ids("# header\n\n  m1  \nm2 # trailing\nm1\n\tm3\n", "ids.txt");
         assert_eq!(l.ids, ["m1", "m2", "m3"]);
         assert_eq!(l.duplicates, 1);
+        assert!(l.problems.is_empty());
+    }
+
+    #[test]
+    fn a_comma_in_a_comment_does_not_make_the_file_a_csv() {
+        let l = parse_ids(
+            "m1 # standup, daily
+m2
+",
+            "ids.txt",
+        );
+        assert_eq!(l.ids, ["m1", "m2"]);
         assert!(l.problems.is_empty());
     }
 

@@ -154,6 +154,16 @@ pub enum Format {
 }
 
 impl Format {
+    pub const ALL: [Format; 2] = [Format::Csv, Format::Parquet];
+
+    /// The file of this format in a partition folder.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Csv => "part-0.csv",
+            Format::Parquet => "part-0.parquet",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         match s.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),

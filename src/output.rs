@@ -98,15 +98,13 @@ impl Writer<'_> {
         let mut files = Vec::with_capacity(self.formats.len());
         for format in self.formats {
             let t = std::time::Instant::now();
-            let path = match format {
+            let path = dir.join(format.file_name());
+            match format {
                 Format::Csv => {
-                    let path = dir.join("part-0.csv");
                     // write_csv buffers a megabyte at a time itself.
                     write_atomic(&path, |f| write_csv(&df, self.csv, self.tz, f))?;
-                    path
                 }
                 Format::Parquet => {
-                    let path = dir.join("part-0.parquet");
                     write_atomic(&path, |f| {
                         ParquetWriter::new(BufWriter::new(f))
                             .with_compression(PARQUET_COMPRESSION)
@@ -117,11 +115,20 @@ impl Writer<'_> {
                             .finish(&mut df)?;
                         Ok(())
                     })?;
-                    path
                 }
-            };
+            }
             tracing::debug!(path = %path.display(), rows = df.height(), ms = t.elapsed().as_millis(), "written");
             files.push(path);
+        }
+        // The partition holds this run's formats only: a file of another format left by an
+        // earlier run (`--format csv` after csv+parquet) would pass for current under the new
+        // `_SUCCESS`.
+        for other in Format::ALL.iter().filter(|f| !self.formats.contains(f)) {
+            let path = dir.join(other.file_name());
+            if path.exists() {
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot remove {}", path.display()))?;
+            }
         }
         write_atomic(&marker, |_| Ok(()))?;
         Ok(files)
@@ -336,10 +343,16 @@ fn split_by_date(df: &DataFrame) -> Result<Vec<(NaiveDate, DataFrame)>> {
     if let Some(day) = current {
         parts.push((day, df.slice(start as i64, dates.len() - start)));
     }
-    Ok(parts
+    parts
         .into_iter()
-        .map(|(d, part)| (epoch + chrono::Days::new(d as u64), part))
-        .collect())
+        .map(|(d, part)| {
+            // Days before 1970 happen: a start just after the epoch is 1969-12-31 west of UTC.
+            epoch
+                .checked_add_signed(chrono::TimeDelta::days(i64::from(d)))
+                .map(|date| (date, part))
+                .with_context(|| format!("meeting date {d} days after 1970-01-01 is out of range"))
+        })
+        .collect()
 }
 
 /// Writes `path` via a temporary file in the same folder: write, fsync, rename, fsync folder.
@@ -511,6 +524,26 @@ mod tests {
             msg.contains("dt=2026-11-01") && msg.contains("panicked"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn dates_before_1970_split_like_any_other() {
+        let df = DataFrame::new(
+            3,
+            vec![
+                Series::new("meeting_date".into(), [-1i32, -1, 0])
+                    .cast(&DataType::Date)
+                    .unwrap()
+                    .into_column(),
+            ],
+        )
+        .unwrap();
+        let parts: Vec<_> = split_by_date(&df)
+            .unwrap()
+            .into_iter()
+            .map(|(d, p)| (d.to_string(), p.height()))
+            .collect();
+        assert_eq!(parts, [("1969-12-31".into(), 2), ("1970-01-01".into(), 1)]);
     }
 
     #[test]

@@ -118,6 +118,35 @@ fn a_rerun_replaces_exactly_the_partitions_of_its_window() {
 }
 
 #[test]
+fn a_rewritten_partition_keeps_no_file_of_a_format_not_written_this_time() {
+    // Nightly writes CSV and Parquet; an ad-hoc `--format csv` rerun of a date must not leave
+    // last night's Parquet under its fresh `_SUCCESS`, where it would pass for current.
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let out = tmp.path().join("out");
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let day = out.join("attendance/dt=2026-11-17");
+    assert!(day.join("part-0.parquet").exists());
+    let o = run(bin()
+        .args([
+            "summarize",
+            "--date",
+            "2026-11-17",
+            "--format",
+            "csv",
+            "--job",
+        ])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(day.join("part-0.csv").exists() && day.join("_SUCCESS").exists());
+    assert!(!day.join("part-0.parquet").exists());
+    assert!(!out.join("meetings/dt=2026-11-17/part-0.parquet").exists());
+    // Dates outside that window keep both.
+    assert!(out.join("attendance/dt=2026-11-18/part-0.parquet").exists());
+}
+
+#[test]
 fn a_second_run_on_the_same_store_exits_75_naming_the_holder() {
     let tmp = tempfile::tempdir().unwrap();
     let job = dir_job(tmp.path(), "demo");
