@@ -7,7 +7,7 @@
 use crate::cli::{Cli, Command, JobArgs, OutputArgs, SourceArgs, WindowArgs};
 use crate::fetch::{self, FetchOutcome};
 use crate::flatten;
-use crate::ids::{IdList, read_ids_file};
+use crate::ids::{IdList, InputProblem, read_ids_file};
 use crate::job::{BASE_URL_ENV, Job, Overrides, Source as SourceCfg};
 use crate::output::Writer;
 use crate::report::{RunReport, WindowReport};
@@ -185,12 +185,25 @@ async fn resolve_ids(job: &Job, window: Window, client: Option<&Client>) -> Resu
                     .context("meeting discovery (get_user_meetingid)")?;
                 tracing::info!(
                     organizers = job.organizers.len(),
-                    found = found.len(),
+                    found = found.ids.len(),
+                    organizers_failed = found.failed.len(),
                     "discovered meetings"
                 );
+                // Reported like a skipped input line: the run finishes, exits 2 and says whose
+                // meetings are missing.
+                for (userid, why) in found.failed {
+                    list.problems.push(InputProblem {
+                        file: "ids.organizers".into(),
+                        line: 0,
+                        message: format!(
+                            "organizer {userid}: listing their meetings failed ({why}); \
+                             their meetings are missing from this run"
+                        ),
+                    });
+                }
                 let mut seen: std::collections::HashSet<String> =
                     list.ids.iter().cloned().collect();
-                for id in found {
+                for id in found.ids {
                     if seen.insert(id.clone()) {
                         list.ids.push(id);
                     } else {

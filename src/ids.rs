@@ -16,13 +16,18 @@ const MAX_ID_LEN: usize = 128;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct InputProblem {
     pub file: String,
+    /// 1-based; 0 when the problem is not on a line of a file.
     pub line: usize,
     pub message: String,
 }
 
 impl std::fmt::Display for InputProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+        match self.line {
+            // Not from a line of a file (an organizer of the job whose listing failed).
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}: {}", self.file, self.message),
+        }
     }
 }
 

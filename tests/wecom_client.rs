@@ -283,6 +283,33 @@ async fn wrong_credentials_stop_the_run_with_exit_1_after_a_single_gettoken() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_rejected_right_after_a_refresh_stops_the_run_instead_of_looping_on_gettoken() {
+    // Something between us and WeCom mangles the token: every get_info says 40014.
+    let g = corpus(30, 12);
+    let ids = ids_of(&g);
+    let fake = ids
+        .iter()
+        .fold(
+            FakeWecom::new(FakeConfig::default()).with_generated(&g),
+            |f, id| f.fail_always(id, 40014),
+        )
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let job = api_job(tmp.path(), &ids, "rate = 100\nconcurrency = 4");
+    let o = run_async(api_cmd(&fake, &["run"], &job)).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("base URL"), "{}", stderr(&o));
+    // The first token and at most one refresh per request in flight when it stopped — not one
+    // per meeting, and few get_info calls.
+    let s = fake.stats();
+    assert!(s.gettoken_calls <= 1 + 4, "{s:?}");
+    assert!(s.get_info_calls < ids.len() as u64, "{s:?}");
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_base_url_that_is_not_wecom_is_fatal_with_a_hint() {
     let fake = FakeWecom::new(FakeConfig::default()).start().await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -379,6 +406,64 @@ async fn ids_discovers_every_page_of_every_organizer_without_duplicates() {
     .await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(fake.stats().get_user_meetingid_calls - before, 9);
+    fake.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organizer_whose_listing_fails_is_reported_and_the_others_are_still_listed() {
+    let g = GenConfig {
+        meetings: 60,
+        attendees: 2,
+        seed: 13,
+        organizers: 3,
+        ..GenConfig::default()
+    };
+    let all: Vec<_> = generate(&g).collect();
+    let mut organizers: Vec<String> = all
+        .iter()
+        .map(|m| format!("{:?}", m.admin_userid))
+        .collect();
+    organizers.sort();
+    organizers.dedup();
+    // Someone who left the company: WeCom answers an unknown (per-call) errcode for them.
+    // Sorted first, so the organizers after them must still be listed.
+    organizers.push("\"a.gone\"".into());
+    let fake = FakeWecom::new(FakeConfig::default())
+        .with_generated(&g)
+        .fail_always("a.gone", 60111)
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let job = write_job(
+        tmp.path(),
+        "discover",
+        &format!(
+            "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
+             [ids]\norganizers = [{}]\n[fetch]\nrate = 500\nmax_attempts = 2\n",
+            organizers.join(", ")
+        ),
+    );
+    let first = g.first_day;
+    let last = first + chrono::Days::new(u64::from(g.days) - 1);
+    let o = run_async(api_cmd(
+        &fake,
+        &[
+            "ids",
+            "--from",
+            &first.to_string(),
+            "--to",
+            &last.to_string(),
+        ],
+        &job,
+    ))
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let printed: HashSet<String> = stdout(&o).lines().map(String::from).collect();
+    let want: HashSet<String> = all.iter().map(|m| m.meetingid.clone()).collect();
+    assert_eq!(printed, want);
+    let err = stderr(&o);
+    assert!(err.contains("a.gone") && err.contains("60111"), "{err}");
     fake.shutdown().await;
 }
 

@@ -103,7 +103,8 @@ impl FakeWecom {
         self
     }
 
-    /// Every call for `meetingid` (after any script) answers HTTP 200 with `errcode`.
+    /// Every call for `meetingid` (after any script) answers HTTP 200 with `errcode`; so does
+    /// every get_user_meetingid call for an organizer of that userid.
     pub fn fail_always(mut self, meetingid: &str, errcode: i64) -> Self {
         self.plan.always.insert(meetingid.to_owned(), errcode);
         self

@@ -137,6 +137,9 @@ async fn get_user_meetingid(
         Ok(r) => r,
         Err(code) => return reply::error(code),
     };
+    if let Some(code) = s.always_fails(&req.userid) {
+        return reply::error(code);
+    }
     let meetings = s
         .by_organizer
         .get(&req.userid)

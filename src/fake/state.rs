@@ -170,6 +170,11 @@ impl State {
         (rng.f64() < self.cfg.fault_rate).then(|| faults::random(&mut rng))
     }
 
+    /// The errcode every call naming `id` answers, if `fail_always` set one.
+    pub fn always_fails(&self, id: &str) -> Option<i64> {
+        self.plan.lock().expect("plan lock").always.get(id).copied()
+    }
+
     /// Adds faults to the end of a meeting's script.
     pub fn script(&self, meetingid: &str, faults: Vec<Fault>) {
         let mut plan = self.plan.lock().expect("plan lock");
@@ -179,7 +184,8 @@ impl State {
             .extend(faults);
     }
 
-    /// Makes every call for a meeting answer `code`.
+    /// Makes every call for a meeting (get_info) or an organizer (get_user_meetingid) answer
+    /// `code`.
     pub fn fail_always(&self, meetingid: &str, code: i64) {
         let mut plan = self.plan.lock().expect("plan lock");
         plan.always.insert(meetingid.to_owned(), code);

@@ -290,9 +290,16 @@ impl Client {
                     self.tokens.invalidate(&token).await;
                 }
                 ErrClass::TokenInvalid => {
-                    return Err(CallError::PerMeeting {
+                    // A token issued moments ago for this very request was rejected too: the
+                    // token is not reaching WeCom intact, and refreshing again for every request
+                    // would hammer gettoken (WeCom bans the IP for that). Stop the run.
+                    return Err(CallError::Fatal {
                         errcode,
-                        message: format!("token still rejected after a refresh ({why})"),
+                        message: format!(
+                            "WeCom rejected a freshly issued access token too ({why}): check the \
+                             API base URL ({}) and any proxy in between",
+                            self.http.base
+                        ),
                     });
                 }
                 ErrClass::Busy => {

@@ -24,27 +24,47 @@ pub fn slices(range: DateRange) -> Vec<DateRange> {
     out
 }
 
-/// All meeting ids of `organizers` starting in `range`, in discovery order, without duplicates.
+/// What discovery found: the meeting ids, and the organizers whose listing failed.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Meeting ids in discovery order, without duplicates.
+    pub ids: Vec<String>,
+    /// `(userid, why)` of each organizer whose listing failed with a per-call error (an
+    /// organizer who left the company, retries used up): their meetings are missing.
+    pub failed: Vec<(String, String)>,
+}
+
+/// All meeting ids of `organizers` starting in `range`. An organizer whose listing fails with a
+/// per-call error is recorded and the others are still listed; a fatal error stops discovery.
 pub async fn discover(
     client: &Client,
     organizers: &[String],
     range: DateRange,
     tz: Tz,
-) -> Result<Vec<String>, CallError> {
+) -> Result<Discovered, CallError> {
     let mut seen = HashSet::new();
-    let mut ids = Vec::new();
-    for userid in organizers {
+    let mut found = Discovered::default();
+    'organizers: for userid in organizers {
         for slice in slices(range) {
             let (begin, end) = slice.epoch_bounds(tz);
             let mut cursor = "0".to_string();
             let mut cursors = HashSet::new();
             for _ in 0..MAX_PAGES {
-                let page = client
+                let page = match client
                     .get_user_meetingid(userid, &cursor, begin, end - 1, PAGE_LIMIT)
-                    .await?;
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(CallError::PerMeeting { message, .. }) => {
+                        tracing::warn!(userid, %message, "listing this organizer's meetings failed; going on with the others");
+                        found.failed.push((userid.clone(), message));
+                        continue 'organizers;
+                    }
+                    Err(fatal) => return Err(fatal),
+                };
                 for id in page.meetingid_list {
                     if seen.insert(id.clone()) {
-                        ids.push(id);
+                        found.ids.push(id);
                     }
                 }
                 match page.next_cursor.filter(|c| !c.is_empty()) {
@@ -58,7 +78,7 @@ pub async fn discover(
             }
         }
     }
-    Ok(ids)
+    Ok(found)
 }
 
 #[cfg(test)]
