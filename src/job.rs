@@ -20,6 +20,11 @@ pub const DEFAULT_RATE: f64 = 50.0;
 pub const DEFAULT_GRACE_S: i64 = 300;
 /// WeCom's per-company ceiling: 10,000 calls a minute per API.
 pub const WECOM_MAX_RATE: f64 = 10_000.0 / 60.0;
+/// Bounds that keep settings sane (and the limiter's arithmetic finite): far above anything
+/// WeCom allows, so they only catch typos.
+const MAX_RATE: f64 = 100_000.0;
+const MAX_CONCURRENCY: usize = 1024;
+const MAX_TIMEOUT_S: f64 = 86_400.0;
 
 /// The job file as written. Every section and key is optional except where noted.
 #[derive(Debug, Deserialize, Default)]
@@ -287,8 +292,10 @@ impl Job {
         }
         let secs = |v: Option<f64>, default: f64, key: &str| -> Result<Duration> {
             let v = v.unwrap_or(default);
-            if !(v.is_finite() && v > 0.0) {
-                bail!("api.{key} must be a positive number of seconds, not {v}");
+            if !(v.is_finite() && v > 0.0 && v <= MAX_TIMEOUT_S) {
+                bail!(
+                    "api.{key} must be a positive number of seconds up to {MAX_TIMEOUT_S}, not {v}"
+                );
             }
             Ok(Duration::from_secs_f64(v))
         };
@@ -329,8 +336,10 @@ impl Job {
         organizers.dedup();
 
         let rate = ov.rate.or(f.fetch.rate).unwrap_or(DEFAULT_RATE);
-        if !(rate.is_finite() && rate > 0.0) {
-            bail!("the rate must be a positive number of calls per second, not {rate}");
+        if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
+            bail!(
+                "the rate must be a positive number of calls per second up to {MAX_RATE}, not {rate}"
+            );
         }
         if rate > WECOM_MAX_RATE {
             tracing::warn!(
@@ -339,8 +348,8 @@ impl Job {
             );
         }
         let concurrency = ov.concurrency.or(f.fetch.concurrency).unwrap_or(8);
-        if concurrency == 0 {
-            bail!("concurrency must be at least 1");
+        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+            bail!("concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}");
         }
         let burst = f.fetch.burst.unwrap_or(5).max(1);
         let max_attempts = f.fetch.max_attempts.unwrap_or(5);
@@ -438,6 +447,19 @@ mod tests {
     fn parse(text: &str) -> Result<Job> {
         let f: JobFile = toml::from_str(text).map_err(|e| anyhow::anyhow!("{e}"))?;
         Job::build(f, "t", &Overrides::default())
+    }
+
+    #[test]
+    fn out_of_range_fetch_settings_are_errors_naming_the_setting() {
+        for (body, key) in [
+            ("[fetch]\nrate = 1e12\n", "rate"),
+            ("[fetch]\nconcurrency = 100000\n", "concurrency"),
+            ("[fetch]\nconcurrency = 0\n", "concurrency"),
+            ("[api]\ntimeout_s = 1e20\n", "timeout_s"),
+        ] {
+            let err = parse(body).unwrap_err();
+            assert!(format!("{err:#}").contains(key), "{body}: {err:#}");
+        }
     }
 
     #[test]

@@ -150,7 +150,9 @@ impl TokenCache {
                         last = "gettoken answered without an access_token".into();
                         continue;
                     };
-                    let ttl = Duration::from_secs(a.expires_in.unwrap_or(7200).max(1) as u64);
+                    // WeCom says 7200; a day at most keeps `Instant + ttl` from overflowing.
+                    let ttl =
+                        Duration::from_secs(a.expires_in.unwrap_or(7200).clamp(1, 86_400) as u64);
                     let margin = REFRESH_MARGIN.min(ttl / 10);
                     return Ok(Cached {
                         value: value.into(),
