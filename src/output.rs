@@ -88,6 +88,9 @@ impl Writer<'_> {
         })
     }
 
+    /// Writes one partition folder: the old `_SUCCESS` goes first, then each format's file is
+    /// written (atomically) and any file of a format not written this time is removed, then a new
+    /// `_SUCCESS` marks it finished.
     fn write_partition(&self, dir: &Path, mut df: DataFrame) -> Result<Vec<PathBuf>> {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         remove_stale_temporaries(dir)?;
