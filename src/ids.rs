@@ -55,10 +55,7 @@ pub fn read_ids_file(path: &Path) -> Result<IdList> {
 pub fn parse_ids(text: &str, file: &str) -> IdList {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // The first line with content, comments stripped: a comma in a comment is not a CSV.
-    let first = text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .find(|l| !l.is_empty());
+    let first = text.lines().map(content).find(|l| !l.is_empty());
     match first {
         Some(header) if header.contains(',') || header.eq_ignore_ascii_case("meetingid") => {
             parse_csv(text, file)
@@ -67,10 +64,15 @@ pub fn parse_ids(text: &str, file: &str) -> IdList {
     }
 }
 
+/// A line of a plain ids file without its `#` comment and surrounding whitespace.
+fn content(line: &str) -> &str {
+    line.split('#').next().unwrap_or("").trim()
+}
+
 fn parse_lines(text: &str, file: &str) -> IdList {
     let mut acc = Acc::new(file);
     for (i, raw) in text.lines().enumerate() {
-        let line = raw.split('#').next().unwrap_or("").trim();
+        let line = content(raw);
         if !line.is_empty() {
             acc.push(line, i + 1);
         }
@@ -174,12 +176,7 @@ mod tests {
 
     #[test]
     fn a_comma_in_a_comment_does_not_make_the_file_a_csv() {
-        let l = parse_ids(
-            "m1 # standup, daily
-m2
-",
-            "ids.txt",
-        );
+        let l = parse_ids("m1 # standup, daily\nm2\n", "ids.txt");
         assert_eq!(l.ids, ["m1", "m2"]);
         assert!(l.problems.is_empty());
     }

@@ -350,6 +350,38 @@ async fn check_obtains_a_token_prints_the_plan_and_fetches_nothing() {
     fake.shutdown().await;
 }
 
+/// A job discovering the meetings of `organizers` (TOML strings, quoted), at a fast rate;
+/// `extra` goes after the `[fetch]` rate line.
+fn discovery_job(dir: &Path, organizers: &[String], extra: &str) -> PathBuf {
+    write_job(
+        dir,
+        "discover",
+        &format!(
+            "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
+             [ids]\norganizers = [{}]\n[fetch]\nrate = 500\n{extra}",
+            organizers.join(", ")
+        ),
+    )
+}
+
+/// `ids` over every day of the generated corpus `g`.
+async fn ids_over_corpus(fake: &FakeHandle, g: &GenConfig, job: &Path) -> Output {
+    let first = g.first_day;
+    let last = first + chrono::Days::new(u64::from(g.days) - 1);
+    run_async(api_cmd(
+        fake,
+        &[
+            "ids",
+            "--from",
+            &first.to_string(),
+            "--to",
+            &last.to_string(),
+        ],
+        job,
+    ))
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_discovers_every_page_of_every_organizer_without_duplicates() {
     let g = GenConfig {
@@ -364,29 +396,8 @@ async fn ids_discovers_every_page_of_every_organizer_without_duplicates() {
     let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let list: Vec<String> = organizers.iter().map(|o| format!("{o:?}")).collect();
-    let job = write_job(
-        tmp.path(),
-        "discover",
-        &format!(
-            "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
-             [ids]\norganizers = [{}]\n[fetch]\nrate = 500\n",
-            list.join(", ")
-        ),
-    );
-    let first = g.first_day;
-    let last = first + chrono::Days::new(u64::from(g.days) - 1);
-    let o = run_async(api_cmd(
-        &fake,
-        &[
-            "ids",
-            "--from",
-            &first.to_string(),
-            "--to",
-            &last.to_string(),
-        ],
-        &job,
-    ))
-    .await;
+    let job = discovery_job(tmp.path(), &list, "");
+    let o = ids_over_corpus(&fake, &g, &job).await;
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let printed: Vec<String> = stdout(&o).lines().map(String::from).collect();
     let unique: HashSet<_> = printed.iter().cloned().collect();
@@ -435,29 +446,8 @@ async fn an_organizer_whose_listing_fails_is_reported_and_the_others_are_still_l
         .await
         .unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let job = write_job(
-        tmp.path(),
-        "discover",
-        &format!(
-            "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
-             [ids]\norganizers = [{}]\n[fetch]\nrate = 500\nmax_attempts = 2\n",
-            organizers.join(", ")
-        ),
-    );
-    let first = g.first_day;
-    let last = first + chrono::Days::new(u64::from(g.days) - 1);
-    let o = run_async(api_cmd(
-        &fake,
-        &[
-            "ids",
-            "--from",
-            &first.to_string(),
-            "--to",
-            &last.to_string(),
-        ],
-        &job,
-    ))
-    .await;
+    let job = discovery_job(tmp.path(), &organizers, "max_attempts = 2\n");
+    let o = ids_over_corpus(&fake, &g, &job).await;
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let printed: HashSet<String> = stdout(&o).lines().map(String::from).collect();
     let want: HashSet<String> = all.iter().map(|m| m.meetingid.clone()).collect();
@@ -475,15 +465,10 @@ async fn run_discovers_the_windows_meetings_when_the_job_has_organizers() {
     let fake = serve(&g, FakeConfig::default()).await;
     let tmp = tempfile::tempdir().unwrap();
     let list: Vec<String> = organizers.iter().map(|o| format!("{o:?}")).collect();
-    let job = write_job(
+    let job = discovery_job(
         tmp.path(),
-        "discover",
-        &format!(
-            "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
-             [ids]\norganizers = [{}]\n[fetch]\nrate = 500\n[output]\ndir = {:?}\n",
-            list.join(", "),
-            tmp.path().join("out")
-        ),
+        &list,
+        &format!("[output]\ndir = {:?}\n", tmp.path().join("out")),
     );
     let day = g.first_day.to_string();
     let o = run_async(api_cmd(&fake, &["run", "--date", &day], &job)).await;
