@@ -1,28 +1,21 @@
 //! wecom-attendance: turns WeCom (企业微信) meeting data into attendance analytics.
 //!
-//! The data flows one way, and the modules follow it:
-//! ids ([`ids`], [`wecom::discover`]) → fetch ([`fetch`], over a [`source::Source`]) → raw store
-//! ([`store`]) → flatten ([`flatten`]) → summarize ([`summary`]) → write ([`output`]), with the
-//! run bookkeeping in [`report`]. [`app`] wires the stages together for each command; `main.rs`
-//! only parses the command line and maps the outcome to an exit code.
+//! The data flows one way, and the folders follow it:
+//!
+//! ids ([`config::ids`], [`wecom::discover`]) → [`fetch`] (rate limit, retry, token; into the
+//! raw [`fetch::store`]) → [`transform`] (bodies → attendance rows → metrics → summaries) →
+//! [`output`] (partitions, run report). [`commands`] wires the stages for each command;
+//! `main.rs` only parses the command line and maps the outcome to an exit code. [`domain`] holds
+//! the vocabulary every stage shares.
+//!
+//! Arrows only run down the list: `config` and `domain` depend on nothing; `wecom` on config;
+//! `fetch` on wecom and config; `transform` on config; `output` on transform's frames and
+//! config; `commands` on everything.
 
-pub mod app;
-pub mod cli;
-pub mod csv_format;
-pub mod fake;
+pub mod commands;
+pub mod config;
+pub use wecom_domain as domain;
 pub mod fetch;
-pub mod flatten;
-#[path = "gen.rs"]
-pub mod generate;
-pub mod ids;
-pub mod job;
-pub mod lock;
-pub mod metrics;
 pub mod output;
-pub mod report;
-pub mod source;
-pub mod store;
-pub mod summary;
-pub mod tables;
+pub mod transform;
 pub mod wecom;
-pub mod window;

@@ -5,9 +5,9 @@ use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wecom_attendance::app::{self, Outcome};
-use wecom_attendance::cli::{Cli, LogFormat};
-use wecom_attendance::lock::LockHeld;
+use wecom_attendance::commands::{self, Outcome};
+use wecom_attendance::config::cli::{Cli, LogFormat};
+use wecom_attendance::fetch::lock::LockHeld;
 
 /// All meetings done.
 const EXIT_OK: u8 = 0;
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FATAL);
         }
     };
-    let code = match runtime.block_on(app::execute(cli)) {
+    let code = match runtime.block_on(commands::execute(cli)) {
         Ok(Outcome::Clean) => EXIT_OK,
         Ok(Outcome::SomeFailed) => EXIT_SOME_FAILED,
         Err(e) if e.downcast_ref::<LockHeld>().is_some() => {

@@ -48,9 +48,11 @@ fn the_store_keeps_every_body_verbatim() {
     let tmp = tempfile::tempdir().unwrap();
     let job = dir_job(tmp.path(), "quirks");
     run(bin().args(["fetch", "--job"]).arg(&job));
-    let store =
-        wecom_attendance::store::Store::open(&tmp.path().join("out/_store/raw.sqlite"), "dir")
-            .unwrap();
+    let store = wecom_attendance::fetch::store::Store::open(
+        &tmp.path().join("out/_store/raw.sqlite"),
+        "dir",
+    )
+    .unwrap();
     // Including the body that does not parse: nothing WeCom sent is lost.
     for id in ["qstrings", "qnoattendees", "qbroken"] {
         let want = std::fs::read(fixtures("quirks").join(format!("{id}.json"))).unwrap();
@@ -151,7 +153,7 @@ fn a_second_run_on_the_same_store_exits_75_naming_the_holder() {
     let tmp = tempfile::tempdir().unwrap();
     let job = dir_job(tmp.path(), "demo");
     let store = tmp.path().join("out/_store/raw.sqlite");
-    let held = wecom_attendance::lock::acquire(&store, "run --job other").unwrap();
+    let held = wecom_attendance::fetch::lock::acquire(&store, "run --job other").unwrap();
     let o = run(bin().args(["run", "--job"]).arg(&job));
     assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
     assert!(stderr(&o).contains("run --job other"), "{}", stderr(&o));
@@ -168,7 +170,7 @@ fn a_lock_left_by_a_killed_process_does_not_block_the_next_run() {
     let job = dir_job(tmp.path(), "demo");
     let store = tmp.path().join("out/_store/raw.sqlite");
     std::fs::create_dir_all(store.parent().unwrap()).unwrap();
-    let lock = wecom_attendance::lock::lock_path(&store);
+    let lock = wecom_attendance::fetch::lock::lock_path(&store);
     // flock(1) holds the same kind of lock; --close keeps it in flock's process only.
     let mut holder = std::process::Command::new("flock")
         .arg("--close")

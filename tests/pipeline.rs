@@ -310,7 +310,7 @@ fn rerunning_a_window_gives_byte_identical_csv() {
 
 #[test]
 fn every_shipped_job_file_is_valid() {
-    let ov = wecom_attendance::job::Overrides::default();
+    let ov = wecom_attendance::config::job::Overrides::default();
     let mut n = 0;
     for e in std::fs::read_dir(repo().join("jobs")).unwrap() {
         let p = e.unwrap().path();
@@ -322,7 +322,7 @@ fn every_shipped_job_file_is_valid() {
                 repo(),
                 "cargo runs integration tests from the package root"
             );
-            wecom_attendance::job::Job::load(&p, &ov)
+            wecom_attendance::config::job::Job::load(&p, &ov)
                 .unwrap_or_else(|e| panic!("{}: {e:#}", p.display()));
             n += 1;
         }

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
-use wecom_attendance::fake::{DEFAULT_CORPID, DEFAULT_SECRET, FakeConfig, FakeHandle, FakeWecom};
-use wecom_attendance::generate::{GenConfig, generate};
+use wecom_fake::generate::{GenConfig, generate};
+use wecom_fake::{DEFAULT_CORPID, DEFAULT_SECRET, FakeConfig, FakeHandle, FakeWecom};
 
 const SECRET_ENV: &str = "TEST_WECOM_SECRET";
 const CORPID_ENV: &str = "TEST_WECOM_CORPID";
@@ -476,7 +476,7 @@ async fn run_discovers_the_windows_meetings_when_the_job_has_organizers() {
     let on_day: HashSet<String> = all
         .iter()
         .filter(|m| {
-            wecom_attendance::window::local_date(m.meeting_start, g.tz) == Some(g.first_day)
+            wecom_attendance::config::window::local_date(m.meeting_start, g.tz) == Some(g.first_day)
         })
         .map(|m| m.meetingid.clone())
         .collect();

@@ -13,7 +13,7 @@ use super::errcode::{ErrClass, classify, fix_hint};
 use super::limiter::Limiter;
 use super::model::{Envelope, UserMeetingIds};
 use super::token::TokenCache;
-use crate::job::{ApiConfig, FetchConfig};
+use crate::config::job::{ApiConfig, FetchConfig};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,7 +2,7 @@
 //! ≤180-day slice of the window, following `next_cursor` until it is empty, de-duplicated.
 
 use super::client::{CallError, Client};
-use crate::window::{DateRange, MAX_DISCOVERY_SPAN_DAYS};
+use crate::config::window::{DateRange, MAX_DISCOVERY_SPAN_DAYS};
 use chrono::Days;
 use chrono_tz::Tz;
 use std::collections::HashSet;

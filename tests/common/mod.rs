@@ -45,6 +45,8 @@ pub fn dir_job(dir: &Path, set: &str) -> PathBuf {
     )
 }
 
+/// Runs the binary; with `SHOW_OUTPUT` set, its stderr is shown in the test's output.
+#[allow(clippy::print_stderr)]
 pub fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().expect("the binary runs");
     if std::env::var_os("SHOW_OUTPUT").is_some() {

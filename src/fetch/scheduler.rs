@@ -5,9 +5,9 @@
 //! parsed — kept verbatim either way), or a per-meeting failure with its errcode. A fatal error
 //! (bad credentials, forbidden API) stops the run after saving what was already fetched.
 
-use crate::flatten::{BodyFailure, parse_body};
-use crate::source::Source;
-use crate::store::{Record, Store};
+use crate::fetch::source::Source;
+use crate::fetch::store::{Record, Store};
+use crate::transform::flatten::{BodyFailure, parse_body};
 use crate::wecom::client::CallError;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};

@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use wecom_attendance::fake::{FakeConfig, FakeWecom, Fault};
+//! use wecom_fake::{FakeConfig, FakeWecom, Fault};
 //! let server = FakeWecom::new(FakeConfig::default())
 //!     .with_meeting("hyA", "zhangsan", 1_700_000_000, r#"{"errcode":0,"errmsg":"ok"}"#)
 //!     .script("hyA", vec![Fault::Errcode(-1), Fault::Http(502)])
@@ -22,6 +22,7 @@
 
 mod builder;
 mod faults;
+pub mod generate;
 mod handle;
 mod handlers;
 mod limits;

@@ -9,13 +9,17 @@
 //! The job file gives the zone, grace period, counted statuses and CSV options; the folder is a
 //! `summarize --out` folder whose `_store` holds the bodies. Nothing is written.
 
+// A command-line tool whose output is its job: printing is allowed here.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
-use wecom_attendance::job::{Job, Overrides};
-use wecom_attendance::store::Store;
-use wecom_attendance::{csv_format, flatten, metrics, summary, tables};
+use wecom_attendance::config::job::{Job, Overrides};
+use wecom_attendance::fetch::store::Store;
+use wecom_attendance::output::csv_format;
+use wecom_attendance::transform::{flatten, metrics, summary, tables};
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);

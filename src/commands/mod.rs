@@ -4,20 +4,21 @@
 //! run = fetch + summarize; fetch = ids → source → store; summarize = store → flatten →
 //! summaries → partitioned outputs (no network); ids = discovery only; check = plan + token.
 
-use crate::cli::{Cli, Command, JobArgs, OutputArgs, SourceArgs, WindowArgs};
-use crate::fetch::{self, FetchOutcome};
-use crate::flatten;
-use crate::ids::{IdList, InputProblem, read_ids_file};
-use crate::job::{BASE_URL_ENV, Job, Overrides, Source as SourceCfg};
-use crate::output::Writer;
-use crate::report::{RunReport, WindowReport};
-use crate::source::Source;
-use crate::store::Store;
+use crate::config::cli::{Cli, Command, JobArgs, OutputArgs, SourceArgs, WindowArgs};
+use crate::config::ids::{IdList, InputProblem, read_ids_file};
+use crate::config::job::{BASE_URL_ENV, Job, Overrides, Source as SourceCfg};
+use crate::config::window::{self, DateRange, Window, local_date};
+use crate::fetch::lock;
+use crate::fetch::scheduler::{self, FetchOutcome};
+use crate::fetch::source::Source;
+use crate::fetch::store::Store;
+use crate::output::partitions::Writer;
+use crate::output::report::{RunReport, WindowReport};
+use crate::transform::flatten;
+use crate::transform::tables;
 use crate::wecom::client::Client;
 use crate::wecom::discover::discover;
 use crate::wecom::token::{Secret, TokenCache};
-use crate::window::{self, DateRange, Window, local_date};
-use crate::{lock, tables};
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::sync::Arc;
@@ -41,7 +42,7 @@ static JSON_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool:
 
 pub async fn execute(cli: Cli) -> Result<Outcome> {
     JSON_LOGS.store(
-        cli.log_format == crate::cli::LogFormat::Json,
+        cli.log_format == crate::config::cli::LogFormat::Json,
         std::sync::atomic::Ordering::Relaxed,
     );
     match cli.command {
@@ -254,7 +255,7 @@ async fn fetch_and_summarize(
         report.counts.duplicate_ids = ids.duplicates;
         report.counts.skipped_input_lines = ids.problems.len();
         report.input_problems = ids.problems;
-        let out = fetch::fetch(
+        let out = scheduler::fetch(
             Arc::new(source),
             &mut store,
             &ids.ids,

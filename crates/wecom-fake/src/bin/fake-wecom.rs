@@ -6,6 +6,9 @@
 //! SIGTERM or after `--max-seconds`, printing the final statistics as JSON on stderr. The
 //! secret is never printed.
 
+// A command-line tool whose output is its job: printing is allowed here.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::Parser;
@@ -13,8 +16,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use wecom_attendance::fake::{FakeConfig, FakeWecom};
-use wecom_attendance::generate::{self, GenConfig};
+use wecom_fake::generate::{self, GenConfig};
+use wecom_fake::{FakeConfig, FakeWecom};
 
 #[derive(Parser, Debug)]
 #[command(

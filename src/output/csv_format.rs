@@ -11,7 +11,7 @@
 //! output is byte-identical to polars' writer for the same cells (tested) at a fraction of the
 //! cost.
 
-use crate::job::CsvConfig;
+use crate::config::job::CsvConfig;
 use anyhow::Result;
 use chrono::{DateTime, Offset, TimeZone};
 use chrono_tz::Tz;

@@ -1,5 +1,5 @@
 //! The command line as the user typed it (clap derive). Nothing here is validated beyond its
-//! syntax; [`crate::job::Job::build`] turns it and the job file into a checked `Job`.
+//! syntax; [`crate::config::job::Job::build`] turns it and the job file into a checked `Job`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

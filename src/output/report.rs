@@ -1,9 +1,9 @@
 //! The run report: `OUT/_runs/<run-id>.json` with the window, counts, failures, data-quality
 //! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
 
-use crate::flatten::{BodyFailure, Quality};
-use crate::ids::InputProblem;
-use crate::output::{Written, write_bytes_atomic};
+use crate::config::ids::InputProblem;
+use crate::output::partitions::{Written, write_bytes_atomic};
+use crate::transform::flatten::{BodyFailure, Quality};
 use crate::wecom::client::StatsSnapshot;
 use anyhow::Result;
 use serde::Serialize;

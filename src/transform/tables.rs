@@ -9,12 +9,12 @@
 //! chunks of JSON, the dates being written and the users' partial sums — not the window's
 //! tables. Only the users summary is combined over the whole window, at the end.
 
-use crate::flatten::{self, BodyFailure, Quality};
-use crate::job::Job;
-use crate::output::{Table, WindowSink};
-use crate::store::Store;
-use crate::window::DateRange;
-use crate::{metrics, summary};
+use crate::config::job::Job;
+use crate::config::window::DateRange;
+use crate::fetch::store::Store;
+use crate::output::partitions::{Table, WindowSink};
+use crate::transform::flatten::{self, BodyFailure, Quality};
+use crate::transform::{metrics, summary};
 use anyhow::{Context, Result};
 use polars::prelude::*;
 use rayon::prelude::*;

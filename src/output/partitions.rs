@@ -9,12 +9,12 @@
 //! Partitions are written while the tables are still being built: rows arrive in date order
 //! through a [`WindowSink`], and each date goes to a writer thread as soon as it is complete.
 //!
-//! CSV cells are prepared for people by [`crate::csv_format`]; Parquet keeps the raw text and
+//! CSV cells are prepared for people by [`crate::output::csv_format`]; Parquet keeps the raw text and
 //! time-zone-aware datetimes.
 
-use crate::csv_format::write_csv;
-use crate::job::{CsvConfig, Format};
-use crate::window::DateRange;
+use crate::config::job::{CsvConfig, Format};
+use crate::config::window::DateRange;
+use crate::output::csv_format::write_csv;
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use chrono_tz::Tz;

@@ -4,7 +4,7 @@
 //! no attendee rows still has its row (with zero counts); `users` covers members (and converted
 //! external users) over the meetings whose status counts, by default only `ended` ones.
 
-use crate::flatten::{KIND_EXTERNAL, KIND_MEMBER};
+use crate::transform::flatten::{KIND_EXTERNAL, KIND_MEMBER};
 use polars::prelude::*;
 
 pub const MEETINGS_COLUMNS: [&str; 18] = [
@@ -198,8 +198,8 @@ pub fn users_combine(parts: DataFrame) -> PolarsResult<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flatten::{flatten, parse_body};
-    use crate::metrics::derive;
+    use crate::transform::flatten::{flatten, parse_body};
+    use crate::transform::metrics::derive;
 
     /// Meeting A (ended, 1 h): a attends on time, b is 10 min late and leaves 10 min early with a
     /// rejoin, c is absent, external x attends. Meeting B (ended, 30 min): a absent, b status 3

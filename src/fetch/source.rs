@@ -46,7 +46,7 @@ impl Source {
             let p = e?.path();
             if p.extension().is_some_and(|x| x == "json")
                 && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-                && crate::ids::is_valid_id(stem)
+                && crate::config::ids::is_valid_id(stem)
             {
                 ids.push(stem.to_string());
             }

@@ -124,7 +124,7 @@ pub fn derive(rows: DataFrame, grace_s: i64) -> PolarsResult<DataFrame> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flatten::{flatten, parse_body};
+    use crate::transform::flatten::{flatten, parse_body};
 
     const START: i64 = 1_700_000_000;
 

@@ -6,11 +6,11 @@
 //! attendee — so a million attendees cost a few hundred milliseconds. A body that does not parse,
 //! or carries a non-zero errcode, becomes a [`BodyFailure`]; it never aborts the batch. The
 //! per-row metrics (attended, late, left early, ratio) are polars expressions in
-//! [`crate::metrics`].
+//! [`crate::transform::metrics`].
 
-use crate::job::STATUS_NAMES;
+use crate::config::job::STATUS_NAMES;
+use crate::config::window::local_date;
 use crate::wecom::model::{Attendee, MeetingInfo};
-use crate::window::local_date;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -137,7 +137,7 @@ pub struct Flattened {
 }
 
 /// Builds the raw frames from parsed meetings. Per-row metrics are added by
-/// [`crate::metrics::derive`].
+/// [`crate::transform::metrics::derive`].
 pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened> {
     parsed.sort_by(|a, b| (a.start(), a.meetingid).cmp(&(b.start(), b.meetingid)));
     let mut q = Quality::default();

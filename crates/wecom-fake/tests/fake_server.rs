@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use wecom_attendance::fake::{FakeConfig, FakeHandle, FakeWecom, Fault};
-use wecom_attendance::generate::{self, GenConfig};
+use wecom_fake::generate::{self, GenConfig};
+use wecom_fake::{FakeConfig, FakeHandle, FakeWecom, Fault};
 
 const BODY_A: &str = r#"{"errcode":0,"errmsg":"ok","admin_userid":"zhangsan","title":"周会","meeting_start":1700000000,"attendees":{"member":[]}}"#;
 

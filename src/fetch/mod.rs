@@ -1,0 +1,9 @@
+//! Getting bodies into the local store: the [`scheduler`] takes the run's ids, skips what the
+//! [`store`] already holds in final form, and asks the [`source`] (the WeCom API or a folder of
+//! captured bodies) for the rest; [`lock`] keeps two runs off one store. Depends on
+//! [`crate::wecom`], [`crate::config`] and [`crate::domain`]; never on the transform.
+
+pub mod lock;
+pub mod scheduler;
+pub mod source;
+pub mod store;
