@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The DuckDB baseline of SPEC §7: the same flatten + meetings/users summaries, from the same
+"""The DuckDB baseline of docs/performance.md: the same flatten + meetings/users summaries, from the same
 get_info JSON files, on the same cores. Writes meetings.parquet and users.parquet to OUT and prints
 one JSON line with the wall time and the check sums used to prove both tools agree.
 

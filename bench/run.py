@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Benchmarks of SPEC §7, side by side, in one run. Anyone can run it:
+"""The performance benchmarks (docs/performance.md), side by side, in one run. Anyone can run it:
 
     python3 bench/run.py            # full: 1.1M and 10M rows offline, fetch at rate 50 and 200
     python3 bench/run.py --quick    # 1.1M rows offline and a short fetch run
 
-It builds the release binaries, generates seeded get_info bodies (src/gen.rs), and measures
+It builds the release binaries, generates seeded get_info bodies (crates/wecom-fake/src/generate.rs), and measures
   1. the offline path: `wecom-attendance run --source-dir` (read bodies → store → flatten →
      summaries → Parquet + CSV) and `summarize` alone (store → tables), wall time, rows/s and
      peak RSS (GNU time);
@@ -164,7 +164,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
-    sh(["cargo", "build", "--release", "--bins"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--workspace", "--bins"], cwd=ROOT)
     os.makedirs(DATA, exist_ok=True)
     py = ensure_duckdb()
     off, fet = [], []

@@ -1,5 +1,5 @@
 //! `wecom-attendance`: parse the command line, run, print the error chain, map the outcome to
-//! the exit code table of SPEC §3.
+//! the exit code table (README, Exit codes).
 
 use clap::Parser;
 use std::io::{IsTerminal, Write};

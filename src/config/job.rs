@@ -5,6 +5,7 @@
 //! `deny_unknown_fields`), so a typo never silently falls back to a default. Secrets are *not*
 //! read here: only the names of the variables or the file that hold them.
 
+use crate::domain::MeetingStatus;
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -17,7 +18,35 @@ pub const DEFAULT_BASE_URL: &str = "https://qyapi.weixin.qq.com";
 pub const BASE_URL_ENV: &str = "WECOM_BASE_URL";
 /// Leaves room for the company's other apps under WeCom's 10,000 calls/minute per API.
 pub const DEFAULT_RATE: f64 = 50.0;
+/// Calls allowed at once above the rate.
+pub const DEFAULT_BURST: u32 = 5;
+/// Requests in flight at once.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Attempts per request for busy answers.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+/// First backoff delay; it doubles each attempt, with jitter, up to [`DEFAULT_BACKOFF_MAX_MS`].
+pub const DEFAULT_BACKOFF_MS: u64 = 500;
+pub const DEFAULT_BACKOFF_MAX_MS: u64 = 30_000;
+/// How long the whole run pauses after a throttle answer.
+pub const DEFAULT_THROTTLE_PAUSE_MS: u64 = 1000;
+/// Throttle answers tolerated for one meeting before it is recorded as failed.
+pub const DEFAULT_MAX_THROTTLE_RETRIES: u32 = 20;
+/// HTTP timeouts, seconds.
+pub const DEFAULT_TIMEOUT_S: f64 = 15.0;
+pub const DEFAULT_CONNECT_TIMEOUT_S: f64 = 5.0;
+/// Where the credentials are read from.
+pub const DEFAULT_CORPID_ENV: &str = "WECOM_CORPID";
+pub const DEFAULT_SECRET_ENV: &str = "WECOM_SECRET";
+/// Seconds of lateness or early leave tolerated.
 pub const DEFAULT_GRACE_S: i64 = 300;
+/// Statuses whose meetings count for the users table.
+pub const DEFAULT_USER_STATUSES: [MeetingStatus; 1] = [MeetingStatus::Ended];
+/// The job's time zone when the file names none.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+/// The window when neither the command line nor the file gives one.
+pub const DEFAULT_WINDOW: &str = "all";
+/// Outputs go to `out/<job name>` unless the job says otherwise.
+pub const DEFAULT_OUT_ROOT: &str = "out";
 /// WeCom's per-company ceiling: 10,000 calls a minute per API.
 pub const WECOM_MAX_RATE: f64 = 10_000.0 / 60.0;
 /// Bounds that keep settings sane (and the limiter's arithmetic finite): far above anything
@@ -179,9 +208,6 @@ impl Format {
     }
 }
 
-/// Meeting statuses as the tables name them (`status` 1–5).
-pub const STATUS_NAMES: [&str; 5] = ["upcoming", "in_progress", "ended", "cancelled", "expired"];
-
 /// The validated job: what every stage reads. Built once, never mutated.
 #[derive(Debug, Clone)]
 pub struct Job {
@@ -270,174 +296,187 @@ impl Job {
         Job::build(file, &stem, ov).with_context(|| format!("job file {}", path.display()))
     }
 
-    /// Validates a parsed job file into a `Job`.
+    /// Validates a parsed job file into a `Job`, section by section.
     pub fn build(f: JobFile, stem: &str, ov: &Overrides) -> Result<Job> {
         let name = f.name.unwrap_or_else(|| stem.to_string());
-        let tz_name = f.timezone.unwrap_or_else(|| "Asia/Shanghai".into());
+        let tz_name = f.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let tz: Tz = tz_name.parse().map_err(|_| {
             anyhow::anyhow!(
                 "timezone '{tz_name}' is not an IANA time zone name (e.g. Asia/Shanghai)"
             )
         })?;
-
-        let base_url = ov
-            .base_url
+        let out_dir = ov
+            .out
             .clone()
-            .or(f.api.base_url)
-            .unwrap_or_else(|| DEFAULT_BASE_URL.into())
-            .trim_end_matches('/')
-            .to_string();
-        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            bail!("api base_url '{base_url}' must start with http:// or https://");
-        }
-        let secs = |v: Option<f64>, default: f64, key: &str| -> Result<Duration> {
-            let v = v.unwrap_or(default);
-            if !(v.is_finite() && v > 0.0 && v <= MAX_TIMEOUT_S) {
-                bail!(
-                    "api.{key} must be a positive number of seconds up to {MAX_TIMEOUT_S}, not {v}"
-                );
-            }
-            Ok(Duration::from_secs_f64(v))
-        };
-        let api = ApiConfig {
-            base_url,
-            corpid_env: f.api.corpid_env.unwrap_or_else(|| "WECOM_CORPID".into()),
-            secret_env: f.api.secret_env.unwrap_or_else(|| "WECOM_SECRET".into()),
-            secret_file: f.api.secret_file,
-            timeout: secs(f.api.timeout_s, 15.0, "timeout_s")?,
-            connect_timeout: secs(f.api.connect_timeout_s, 5.0, "connect_timeout_s")?,
-        };
+            .or(f.output.dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_ROOT).join(&name));
+        let store_path = f
+            .store
+            .path
+            .unwrap_or_else(|| out_dir.join("_store").join("raw.sqlite"));
+        Ok(Job {
+            tz,
+            default_window: f.window.unwrap_or_else(|| DEFAULT_WINDOW.into()),
+            api: api_config(f.api, ov)?,
+            source: source(f.source, ov)?,
+            ids_file: ov.ids.clone().or(f.ids.file.clone()),
+            organizers: organizers(&f.ids)?,
+            fetch: fetch_config(&f.fetch, ov)?,
+            metrics: metrics_config(f.metrics)?,
+            store_path,
+            out_dir,
+            formats: formats(ov.formats.clone().or(f.output.formats))?,
+            csv: CsvConfig {
+                bom: f.output.csv_bom.unwrap_or(true),
+                neutralize_formulas: f.output.csv_neutralize_formulas.unwrap_or(true),
+            },
+            refetch: ov.refetch,
+            name,
+        })
+    }
+}
 
-        let source = match (
-            &ov.source_dir,
-            f.source.kind.unwrap_or_default(),
-            f.source.dir,
-        ) {
+/// `[api]`: the base URL (`WECOM_BASE_URL` wins), credential sources and timeouts.
+fn api_config(api: ApiSection, ov: &Overrides) -> Result<ApiConfig> {
+    let base_url = ov
+        .base_url
+        .clone()
+        .or(api.base_url)
+        .unwrap_or_else(|| DEFAULT_BASE_URL.into())
+        .trim_end_matches('/')
+        .to_string();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        bail!("api base_url '{base_url}' must start with http:// or https://");
+    }
+    let secs = |v: Option<f64>, default: f64, key: &str| -> Result<Duration> {
+        let v = v.unwrap_or(default);
+        if !(v.is_finite() && v > 0.0 && v <= MAX_TIMEOUT_S) {
+            bail!("api.{key} must be a positive number of seconds up to {MAX_TIMEOUT_S}, not {v}");
+        }
+        Ok(Duration::from_secs_f64(v))
+    };
+    Ok(ApiConfig {
+        base_url,
+        corpid_env: api.corpid_env.unwrap_or_else(|| DEFAULT_CORPID_ENV.into()),
+        secret_env: api.secret_env.unwrap_or_else(|| DEFAULT_SECRET_ENV.into()),
+        secret_file: api.secret_file,
+        timeout: secs(api.timeout_s, DEFAULT_TIMEOUT_S, "timeout_s")?,
+        connect_timeout: secs(
+            api.connect_timeout_s,
+            DEFAULT_CONNECT_TIMEOUT_S,
+            "connect_timeout_s",
+        )?,
+    })
+}
+
+/// `[source]`: the API, or a folder of captured bodies (`--source-dir` wins).
+fn source(src: SourceSection, ov: &Overrides) -> Result<Source> {
+    Ok(
+        match (&ov.source_dir, src.kind.unwrap_or_default(), src.dir) {
             (Some(d), _, _) => Source::Dir(d.clone()),
             (None, SourceKind::Dir, Some(d)) => Source::Dir(d),
             (None, SourceKind::Dir, None) => {
                 bail!("source.kind = \"dir\" needs source.dir = \"PATH\" (or --source-dir)")
             }
             (None, SourceKind::Api, _) => Source::Api,
-        };
-
-        let mut organizers = f.ids.organizers.unwrap_or_default();
-        if let Some(p) = &f.ids.organizers_file {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("cannot read ids.organizers_file {}", p.display()))?;
-            organizers.extend(
-                text.lines()
-                    .map(|l| l.split('#').next().unwrap_or("").trim())
-                    .filter(|l| !l.is_empty())
-                    .map(String::from),
-            );
-        }
-        organizers.sort();
-        organizers.dedup();
-
-        let rate = ov.rate.or(f.fetch.rate).unwrap_or(DEFAULT_RATE);
-        if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
-            bail!(
-                "the rate must be a positive number of calls per second up to {MAX_RATE}, not {rate}"
-            );
-        }
-        if rate > WECOM_MAX_RATE {
-            tracing::warn!(
-                rate,
-                "rate is above WeCom's company-wide limit of 10,000 calls/minute per API; expect 45009 throttling"
-            );
-        }
-        let concurrency = ov.concurrency.or(f.fetch.concurrency).unwrap_or(8);
-        if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
-            bail!("concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}");
-        }
-        let burst = f.fetch.burst.unwrap_or(5).max(1);
-        let max_attempts = f.fetch.max_attempts.unwrap_or(5);
-        if max_attempts == 0 {
-            bail!("fetch.max_attempts must be at least 1");
-        }
-        let fetch = FetchConfig {
-            rate,
-            burst,
-            concurrency,
-            max_attempts,
-            backoff: Duration::from_millis(f.fetch.backoff_ms.unwrap_or(500)),
-            backoff_max: Duration::from_millis(f.fetch.backoff_max_ms.unwrap_or(30_000)),
-            throttle_pause: Duration::from_millis(f.fetch.throttle_pause_ms.unwrap_or(1000)),
-            max_throttle_retries: f.fetch.max_throttle_retries.unwrap_or(20),
-        };
-
-        let grace_period_s = f.metrics.grace_period_s.unwrap_or(DEFAULT_GRACE_S);
-        if grace_period_s < 0 {
-            bail!("metrics.grace_period_s must not be negative");
-        }
-        let user_statuses = f
-            .metrics
-            .user_statuses
-            .unwrap_or_else(|| vec!["ended".into()])
-            .iter()
-            .map(|s| status_code(s))
-            .collect::<Result<Vec<_>>>()?;
-        let metrics = MetricsConfig {
-            grace_period_s,
-            user_statuses,
-        };
-
-        let out_dir = ov
-            .out
-            .clone()
-            .or(f.output.dir)
-            .unwrap_or_else(|| PathBuf::from("out").join(&name));
-        let store_path = f
-            .store
-            .path
-            .unwrap_or_else(|| out_dir.join("_store").join("raw.sqlite"));
-        let mut formats = match ov.formats.clone().or(f.output.formats) {
-            Some(v) => v
-                .iter()
-                .map(|s| Format::parse(s))
-                .collect::<Result<Vec<_>>>()?,
-            None => vec![Format::Csv, Format::Parquet],
-        };
-        formats.sort();
-        formats.dedup();
-        if formats.is_empty() {
-            bail!("no output format: use csv and/or parquet");
-        }
-
-        Ok(Job {
-            name,
-            tz,
-            default_window: f.window.unwrap_or_else(|| "all".into()),
-            api,
-            source,
-            ids_file: ov.ids.clone().or(f.ids.file),
-            organizers,
-            fetch,
-            metrics,
-            store_path,
-            out_dir,
-            formats,
-            csv: CsvConfig {
-                bom: f.output.csv_bom.unwrap_or(true),
-                neutralize_formulas: f.output.csv_neutralize_formulas.unwrap_or(true),
-            },
-            refetch: ov.refetch,
-        })
-    }
+        },
+    )
 }
 
-/// `ended` → 3, etc.; also accepts the number itself.
-pub fn status_code(name: &str) -> Result<i64> {
-    if let Some(i) = STATUS_NAMES.iter().position(|n| *n == name.trim()) {
-        return Ok(i as i64 + 1);
+/// `ids.organizers` plus the lines of `ids.organizers_file`, sorted, each once.
+fn organizers(ids: &IdsSection) -> Result<Vec<String>> {
+    let mut organizers = ids.organizers.clone().unwrap_or_default();
+    if let Some(p) = &ids.organizers_file {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read ids.organizers_file {}", p.display()))?;
+        organizers.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim())
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
     }
-    name.trim().parse::<i64>().map_err(|_| {
-        anyhow::anyhow!(
-            "unknown meeting status '{name}': use one of {}",
-            STATUS_NAMES.join(", ")
-        )
+    organizers.sort();
+    organizers.dedup();
+    Ok(organizers)
+}
+
+/// `[fetch]`: pacing, concurrency and retries, each bounded so a typo is an error.
+fn fetch_config(f: &FetchSection, ov: &Overrides) -> Result<FetchConfig> {
+    let rate = ov.rate.or(f.rate).unwrap_or(DEFAULT_RATE);
+    if !(rate.is_finite() && rate > 0.0 && rate <= MAX_RATE) {
+        bail!(
+            "the rate must be a positive number of calls per second up to {MAX_RATE}, not {rate}"
+        );
+    }
+    if rate > WECOM_MAX_RATE {
+        tracing::warn!(
+            rate,
+            "rate is above WeCom's company-wide limit of 10,000 calls/minute per API; expect 45009 throttling"
+        );
+    }
+    let concurrency = ov
+        .concurrency
+        .or(f.concurrency)
+        .unwrap_or(DEFAULT_CONCURRENCY);
+    if !(1..=MAX_CONCURRENCY).contains(&concurrency) {
+        bail!("concurrency must be between 1 and {MAX_CONCURRENCY}, not {concurrency}");
+    }
+    let max_attempts = f.max_attempts.unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    if max_attempts == 0 {
+        bail!("fetch.max_attempts must be at least 1");
+    }
+    Ok(FetchConfig {
+        rate,
+        burst: f.burst.unwrap_or(DEFAULT_BURST).max(1),
+        concurrency,
+        max_attempts,
+        backoff: Duration::from_millis(f.backoff_ms.unwrap_or(DEFAULT_BACKOFF_MS)),
+        backoff_max: Duration::from_millis(f.backoff_max_ms.unwrap_or(DEFAULT_BACKOFF_MAX_MS)),
+        throttle_pause: Duration::from_millis(
+            f.throttle_pause_ms.unwrap_or(DEFAULT_THROTTLE_PAUSE_MS),
+        ),
+        max_throttle_retries: f
+            .max_throttle_retries
+            .unwrap_or(DEFAULT_MAX_THROTTLE_RETRIES),
     })
+}
+
+/// `[metrics]`: the grace period and the statuses that count for `users`.
+fn metrics_config(m: MetricsSection) -> Result<MetricsConfig> {
+    let grace_period_s = m.grace_period_s.unwrap_or(DEFAULT_GRACE_S);
+    if grace_period_s < 0 {
+        bail!("metrics.grace_period_s must not be negative");
+    }
+    let user_statuses = match m.user_statuses {
+        Some(names) => names
+            .iter()
+            .map(|s| MeetingStatus::parse(s).map(MeetingStatus::code))
+            .collect::<Result<Vec<_>, _>>()
+            .context("metrics.user_statuses")?,
+        None => DEFAULT_USER_STATUSES.iter().map(|s| s.code()).collect(),
+    };
+    Ok(MetricsConfig {
+        grace_period_s,
+        user_statuses,
+    })
+}
+
+/// `[output] formats`, sorted, each once; both when unset.
+fn formats(names: Option<Vec<String>>) -> Result<Vec<Format>> {
+    let mut formats = match names {
+        Some(v) => v
+            .iter()
+            .map(|s| Format::parse(s))
+            .collect::<Result<Vec<_>>>()?,
+        None => Format::ALL.to_vec(),
+    };
+    formats.sort();
+    formats.dedup();
+    if formats.is_empty() {
+        bail!("no output format: use csv and/or parquet");
+    }
+    Ok(formats)
 }
 
 #[cfg(test)]

@@ -5,10 +5,11 @@
 //! parsed — kept verbatim either way), or a per-meeting failure with its errcode. A fatal error
 //! (bad credentials, forbidden API) stops the run after saving what was already fetched.
 
+use crate::domain::MeetingFailure;
 use crate::fetch::source::Source;
 use crate::fetch::store::{Record, Store};
-use crate::transform::flatten::{BodyFailure, parse_body};
 use crate::wecom::client::CallError;
+use crate::wecom::model::MeetingHead;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
@@ -26,41 +27,53 @@ pub struct FetchOutcome {
     pub fetched: usize,
     pub reused_from_store: usize,
     /// Meetings that got no usable body this run: refused, given up, or unparsable.
-    pub failures: Vec<BodyFailure>,
+    pub failures: Vec<MeetingFailure>,
 }
 
-/// Turns a fetched body into its store record; an unparsable body is kept with its reason.
-fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<BodyFailure>) {
-    let parsed = parse_body(meetingid, &body).map(|m| (m.info.status, m.start()));
-    match parsed {
-        Ok((status, meeting_start)) => (
-            Record::Body {
+/// Turns a fetched body into its store record, reading only its head: an answer carrying a
+/// non-zero errcode is a failure; a body that is not JSON is kept verbatim with its reason.
+fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>) {
+    let head = match MeetingHead::parse(&body) {
+        Ok(head) => head,
+        Err(e) => {
+            let reason = format!("body is not a get_info answer: {e}");
+            let failure = MeetingFailure {
                 meetingid: meetingid.to_string(),
-                body,
-                status,
-                meeting_start,
-                parse_error: None,
-            },
-            None,
-        ),
-        Err(f) if f.errcode.is_some() => (
-            Record::Failure {
-                meetingid: meetingid.to_string(),
-                errcode: f.errcode,
-                reason: f.reason.clone(),
-            },
-            Some(f),
-        ),
-        Err(f) => (
-            Record::Body {
+                errcode: None,
+                reason: reason.clone(),
+            };
+            let record = Record::Body {
                 meetingid: meetingid.to_string(),
                 body,
                 status: None,
                 meeting_start: None,
-                parse_error: Some(f.reason.clone()),
+                parse_error: Some(reason),
+            };
+            return (record, Some(failure));
+        }
+    };
+    match head.errcode {
+        Some(0) | None => (
+            Record::Body {
+                meetingid: meetingid.to_string(),
+                status: head.status,
+                meeting_start: head.start(),
+                body,
+                parse_error: None,
             },
-            Some(f),
+            None,
         ),
+        Some(code) => {
+            let f = MeetingFailure {
+                meetingid: meetingid.to_string(),
+                errcode: Some(code),
+                reason: format!(
+                    "answer carries errcode {code}{}",
+                    head.errmsg.map(|m| format!(" ({m})")).unwrap_or_default()
+                ),
+            };
+            (Record::Failure(f.clone()), Some(f))
+        }
     }
 }
 
@@ -145,16 +158,13 @@ pub async fn fetch(
             }
             Err(CallError::PerMeeting { errcode, message }) => {
                 tracing::warn!(meetingid = %id, errcode, reason = %message, "meeting failed");
-                batch.push(Record::Failure {
-                    meetingid: id.clone(),
-                    errcode,
-                    reason: message.clone(),
-                });
-                out.failures.push(BodyFailure {
+                let f = MeetingFailure {
                     meetingid: id,
                     errcode,
                     reason: message,
-                });
+                };
+                batch.push(Record::Failure(f.clone()));
+                out.failures.push(f);
             }
             Err(e @ CallError::Fatal { .. }) => {
                 fatal = Some(e);

@@ -13,13 +13,11 @@
 //! back the bytes WeCom sent. get_info JSON shrinks about 5×, so a window's bodies stay in the
 //! page cache and are read with a fifth of the system calls.
 
+use crate::domain::{MeetingFailure, MeetingStatus};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::Path;
-
-/// Meeting statuses after which a meeting never changes: ended, cancelled, expired.
-pub const FINAL_STATUSES: [i64; 3] = [3, 4, 5];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meetings (
@@ -53,19 +51,7 @@ pub enum Record {
         parse_error: Option<String>,
     },
     /// WeCom refused this meeting (or the source had nothing for it).
-    Failure {
-        meetingid: String,
-        errcode: Option<i64>,
-        reason: String,
-    },
-}
-
-/// A stored per-meeting failure or unparsable body.
-#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
-pub struct StoredFailure {
-    pub meetingid: String,
-    pub errcode: Option<i64>,
-    pub reason: String,
+    Failure(MeetingFailure),
 }
 
 pub struct Store {
@@ -96,22 +82,24 @@ impl Store {
         })
     }
 
-    /// A second connection to the same store, for a reader thread (WAL lets it read while
-    /// this one writes).
-    pub fn reader(&self) -> Result<Store> {
-        Store::open(&self.path, self.source)
+    /// The store's file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Of `ids`, those stored with a final status (ended, cancelled, expired) and a body that
     /// parsed: they need no new call.
     pub fn final_ids(&self, ids: &[String]) -> Result<HashSet<String>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL
-             AND status IN (3, 4, 5)",
+            "SELECT status FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL",
         )?;
         let mut out = HashSet::new();
         for id in ids {
-            if stmt.exists([id])? {
+            let status: Option<Option<i64>> = stmt.query_row([id], |r| r.get(0)).optional()?;
+            if status
+                .flatten()
+                .is_some_and(|c| MeetingStatus::from_code(c).is_final())
+            {
                 out.insert(id.clone());
             }
         }
@@ -156,12 +144,8 @@ impl Store {
                         ])?;
                         clear_failure.execute([meetingid])?;
                     }
-                    Record::Failure {
-                        meetingid,
-                        errcode,
-                        reason,
-                    } => {
-                        put_failure.execute(params![meetingid, errcode, reason, now])?;
+                    Record::Failure(f) => {
+                        put_failure.execute(params![f.meetingid, f.errcode, f.reason, now])?;
                     }
                 }
             }
@@ -229,7 +213,7 @@ impl Store {
     }
 
     /// Meetings that are currently failed: refused by WeCom or stored with an unparsable body.
-    pub fn failures(&self) -> Result<Vec<StoredFailure>> {
+    pub fn failures(&self) -> Result<Vec<MeetingFailure>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT meetingid, errcode, reason FROM failures
              UNION ALL
@@ -239,7 +223,7 @@ impl Store {
         )?;
         let all = stmt
             .query_map([], |r| {
-                Ok(StoredFailure {
+                Ok(MeetingFailure {
                     meetingid: r.get(0)?,
                     errcode: r.get(1)?,
                     reason: r.get(2)?,
@@ -401,20 +385,20 @@ mod tests {
     #[test]
     fn a_success_clears_an_earlier_failure_and_a_failure_keeps_an_earlier_body() {
         let (mut s, dir) = temp_store("fail");
-        s.put(&[Record::Failure {
+        s.put(&[Record::Failure(MeetingFailure {
             meetingid: "a".into(),
             errcode: Some(90602),
             reason: "x".into(),
-        }])
+        })])
         .unwrap();
         assert_eq!(s.failures().unwrap().len(), 1);
         s.put(&[body("a", 3, 10)]).unwrap();
         assert!(s.failures().unwrap().is_empty());
-        s.put(&[Record::Failure {
+        s.put(&[Record::Failure(MeetingFailure {
             meetingid: "a".into(),
             errcode: Some(-1),
             reason: "busy".into(),
-        }])
+        })])
         .unwrap();
         assert!(s.body("a").unwrap().is_some());
         std::fs::remove_dir_all(dir).unwrap();

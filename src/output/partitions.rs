@@ -1,6 +1,6 @@
 //! Writes the tables as a Hive-style dataset, atomically, one partition at a time.
 //!
-//! Layout (SPEC §5): `OUT/attendance/dt=YYYY-MM-DD/part-0.{csv,parquet}`, the same for
+//! Layout: `OUT/attendance/dt=YYYY-MM-DD/part-0.{csv,parquet}`, the same for
 //! `meetings`, and `OUT/users/window=FROM_TO/part-0.*`, each finished partition marked by
 //! `_SUCCESS`. Every file is written to a temporary name in its own folder, fsynced, then
 //! renamed, so a reader never sees half a file. A run replaces exactly the partitions of its
@@ -15,6 +15,7 @@
 use crate::config::job::{CsvConfig, Format};
 use crate::config::window::DateRange;
 use crate::output::csv_format::write_csv;
+use crate::transform::tables::{Table, TableSink};
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -31,22 +32,6 @@ const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
 /// Partitions written at once: enough to use the machine, few enough to bound memory.
 const WRITERS: usize = 2;
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
-
-/// The tables written per date of the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Table {
-    Attendance,
-    Meetings,
-}
-
-impl Table {
-    pub fn name(self) -> &'static str {
-        match self {
-            Table::Attendance => "attendance",
-            Table::Meetings => "meetings",
-        }
-    }
-}
 
 /// What was written.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -227,10 +212,10 @@ pub struct WindowSink<'a> {
     written: Written,
 }
 
-impl WindowSink<'_> {
+impl TableSink for WindowSink<'_> {
     /// Appends rows of `table`, sorted by `meeting_date` and later than (or on the same date
     /// as) the rows appended before. Rows without a date are not written.
-    pub fn append(&mut self, table: Table, rows: &DataFrame) -> Result<()> {
+    fn append(&mut self, table: Table, rows: &DataFrame) -> Result<()> {
         for (date, part) in split_by_date(rows)? {
             match self.open.iter_mut().find(|(t, _, _)| *t == table) {
                 Some((_, d, parts)) if *d == date => parts.push(part),
@@ -244,15 +229,17 @@ impl WindowSink<'_> {
     }
 
     /// Queues the users summary of the window.
-    pub fn users(&mut self, users: DataFrame) -> Result<()> {
+    fn users(&mut self, users: DataFrame) -> Result<()> {
         self.written.users_rows += users.height();
         let dir = self
             .out_dir
-            .join("users")
+            .join(Table::Users.name())
             .join(format!("window={}", self.window.label()));
         self.send(dir, users)
     }
+}
 
+impl WindowSink<'_> {
     /// Queues the open date of `table`, if any.
     fn flush(&mut self, table: Table) -> Result<()> {
         let Some(at) = self.open.iter().position(|(t, _, _)| *t == table) else {
@@ -273,6 +260,7 @@ impl WindowSink<'_> {
         match table {
             Table::Attendance => self.written.attendance_rows += df.height(),
             Table::Meetings => self.written.meetings_rows += df.height(),
+            Table::Users => self.written.users_rows += df.height(),
         }
         self.send(self.date_dir(table, date), df)
     }

@@ -2,9 +2,9 @@
 //! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
 
 use crate::config::ids::InputProblem;
+use crate::domain::MeetingFailure;
 use crate::output::partitions::{Written, write_bytes_atomic};
-use crate::transform::flatten::{BodyFailure, Quality};
-use crate::wecom::client::StatsSnapshot;
+use crate::transform::flatten::Quality;
 use anyhow::Result;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -59,7 +59,7 @@ pub struct RunReport {
     pub counts: Counts,
     pub rows: Option<Written>,
     pub quality: Quality,
-    pub failures: Vec<BodyFailure>,
+    pub failures: Vec<MeetingFailure>,
     /// Ids of requested meetings with no start time (not in any date partition).
     pub undated_meetingids: Vec<String>,
     pub input_problems: Vec<InputProblem>,
@@ -93,14 +93,6 @@ impl RunReport {
             timings: Timings::default(),
             fatal: None,
         }
-    }
-
-    pub fn add_client_stats(&mut self, s: &StatsSnapshot) {
-        self.counts.retried = s.retries;
-        self.counts.throttled = s.throttled;
-        self.counts.token_refreshes = s.token_refreshes;
-        self.counts.gettoken_calls = s.gettoken_calls;
-        self.counts.api_calls = s.calls + s.gettoken_calls;
     }
 
     /// Whether anything needs a person's attention (exit code 2).

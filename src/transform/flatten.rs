@@ -4,12 +4,12 @@
 //! Bodies are parsed in parallel into typed structs (no `serde_json::Value` trees), and the
 //! columns are built directly — meeting-level columns once per meeting and then gathered per
 //! attendee — so a million attendees cost a few hundred milliseconds. A body that does not parse,
-//! or carries a non-zero errcode, becomes a [`BodyFailure`]; it never aborts the batch. The
+//! or carries a non-zero errcode, becomes a [`MeetingFailure`]; it never aborts the batch. The
 //! per-row metrics (attended, late, left early, ratio) are polars expressions in
 //! [`crate::transform::metrics`].
 
-use crate::config::job::STATUS_NAMES;
 use crate::config::window::local_date;
+use crate::domain::{MeetingFailure, MeetingStatus};
 use crate::wecom::model::{Attendee, MeetingInfo};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -18,15 +18,6 @@ use serde::Serialize;
 
 pub const KIND_MEMBER: &str = "member";
 pub const KIND_EXTERNAL: &str = "external";
-
-/// A meeting whose body could not be turned into rows.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct BodyFailure {
-    pub meetingid: String,
-    /// WeCom's errcode when the body carried a non-zero one.
-    pub errcode: Option<i64>,
-    pub reason: String,
-}
 
 /// Data-quality counters a payroll reviewer wants to see next to the numbers.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -71,8 +62,8 @@ impl ParsedMeeting<'_> {
 pub fn parse_body<'a>(
     meetingid: &'a str,
     body: &'a [u8],
-) -> Result<ParsedMeeting<'a>, BodyFailure> {
-    let fail = |reason: String| BodyFailure {
+) -> Result<ParsedMeeting<'a>, MeetingFailure> {
+    let fail = |reason: String| MeetingFailure {
         meetingid: meetingid.to_string(),
         errcode: None,
         reason: format!("body is not a get_info answer: {reason}"),
@@ -87,10 +78,10 @@ pub fn parse_body<'a>(
 fn check_errcode<'a>(
     meetingid: &'a str,
     info: MeetingInfo<'a>,
-) -> Result<ParsedMeeting<'a>, BodyFailure> {
+) -> Result<ParsedMeeting<'a>, MeetingFailure> {
     match info.errcode {
         Some(0) | None => Ok(ParsedMeeting { meetingid, info }),
-        Some(code) => Err(BodyFailure {
+        Some(code) => Err(MeetingFailure {
             meetingid: meetingid.to_string(),
             errcode: Some(code),
             reason: format!(
@@ -107,7 +98,7 @@ fn check_errcode<'a>(
 /// Parses a batch of bodies in order, splitting successes from failures.
 pub fn parse_batch<B: AsRef<[u8]>>(
     bodies: &[(String, B)],
-) -> (Vec<ParsedMeeting<'_>>, Vec<BodyFailure>) {
+) -> (Vec<ParsedMeeting<'_>>, Vec<MeetingFailure>) {
     let mut ok = Vec::with_capacity(bodies.len());
     let mut failed = Vec::new();
     for (id, body) in bodies {
@@ -117,15 +108,6 @@ pub fn parse_batch<B: AsRef<[u8]>>(
         }
     }
     (ok, failed)
-}
-
-/// `upcoming`, …, `expired` for 1–5, `unknown_N` otherwise (`unknown` when missing).
-pub fn status_name(code: Option<i64>) -> String {
-    match code {
-        Some(c @ 1..=5) => STATUS_NAMES[(c - 1) as usize].to_string(),
-        Some(c) => format!("unknown_{c}"),
-        None => "unknown".to_string(),
-    }
 }
 
 /// The flattened batch: `meetings` has one row per meeting, `attendance` one per attendee,
@@ -182,7 +164,7 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
         );
         m_duration.push(info.meeting_duration);
         m_status_code.push(info.status);
-        m_status.push(status_name(info.status));
+        m_status.push(MeetingStatus::name_of(info.status));
         m_admin.push(info.organizer());
         m_dept.push(info.main_department);
 
@@ -403,11 +385,11 @@ mod tests {
 
     #[test]
     fn status_names_follow_the_spec() {
-        let names: Vec<_> = (1..=5).map(|c| status_name(Some(c))).collect();
+        let names: Vec<_> = (1..=5).map(|c| MeetingStatus::name_of(Some(c))).collect();
         assert_eq!(
             names,
             ["upcoming", "in_progress", "ended", "cancelled", "expired"]
         );
-        assert_eq!(status_name(Some(0)), "unknown_0");
+        assert_eq!(MeetingStatus::name_of(Some(0)), "unknown_0");
     }
 }

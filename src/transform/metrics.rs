@@ -1,4 +1,4 @@
-//! The per-row attendance metrics of SPEC §6, as polars expressions over the flattened rows.
+//! The per-row attendance metrics (defined in `docs/tables.md`) as polars expressions over the flattened rows.
 //!
 //! Each definition lives in one function so its test can pin it:
 //! - `attended`: status 1 → true, 2 → false, anything else → `cumulative_time_s > 0`;

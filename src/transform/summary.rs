@@ -1,4 +1,5 @@
-//! Pure transform: the `attendance` table → the `meetings` and `users` summaries (SPEC §6).
+//! Pure transform: the `attendance` table → the `meetings` and `users` summaries; definitions and worked
+//! examples in `docs/tables.md`.
 //!
 //! Both are polars lazy group-bys. `meetings` starts from the per-meeting frame so a meeting with
 //! no attendee rows still has its row (with zero counts); `users` covers members (and converted

@@ -1,19 +1,17 @@
-//! Store → the three tables of one window: the offline half of a run.
+//! Stored bodies → the three tables of one window: the offline half of a run.
 //!
-//! A reader thread streams bodies out of the store in chunks of [`CHUNK_MEETINGS`] (in start
+//! A feeder thread (the caller's: the store's window reader) streams bodies in chunks of [`CHUNK_MEETINGS`] (in start
 //! order) while the previous chunk is parsed, flattened and given its per-row metrics on all
 //! cores, in slices of [`SLICE_MEETINGS`] that each become a small columnar frame; the JSON of a
 //! chunk is dropped as soon as it is flattened. Meetings are summarised per slice too (a
 //! meeting's rows never span slices), and each slice's rows go straight to the
-//! [`WindowSink`], which writes a date as soon as it is complete. Peak memory is therefore two
+//! [`TableSink`] (the output stage writes a date as soon as it is complete). Peak memory is therefore two
 //! chunks of JSON, the dates being written and the users' partial sums — not the window's
 //! tables. Only the users summary is combined over the whole window, at the end.
 
 use crate::config::job::Job;
-use crate::config::window::DateRange;
-use crate::fetch::store::Store;
-use crate::output::partitions::{Table, WindowSink};
-use crate::transform::flatten::{self, BodyFailure, Quality};
+use crate::domain::MeetingFailure;
+use crate::transform::flatten::{self, Quality};
 use crate::transform::{metrics, summary};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -26,27 +24,59 @@ pub const CHUNK_MEETINGS: usize = 1000;
 /// Meetings parsed and flattened by one task.
 pub const SLICE_MEETINGS: usize = 500;
 
+/// The tables of a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Attendance,
+    Meetings,
+    Users,
+}
+
+impl Table {
+    /// The table's name: its folder in the output and its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Attendance => "attendance",
+            Table::Meetings => "meetings",
+            Table::Users => "users",
+        }
+    }
+}
+
+/// Where the builder hands its frames; the output stage implements it.
+pub trait TableSink {
+    /// Rows of `table` (attendance or meetings), sorted by `meeting_date`, never earlier than
+    /// the rows handed before.
+    fn append(&mut self, table: Table, rows: &DataFrame) -> Result<()>;
+    /// The users summary of the whole window, once, at the end.
+    fn users(&mut self, users: DataFrame) -> Result<()>;
+}
+
+/// Stored meetings in start order, `(meetingid, body)`, a chunk at a time.
+pub type Chunk = Vec<(String, Vec<u8>)>;
+
 /// Builds the window's tables and hands them to `sink` as they are made: each slice's
 /// attendance and meetings rows (in start order, so in date order), then the users summary.
-/// Returns the data-quality counters and the number of meetings. Stored bodies that no longer
-/// parse are appended to `failures`.
-pub fn build(
+/// `feed` runs on a thread of its own and passes the window's stored bodies, in start order,
+/// to the function it is given, [`CHUNK_MEETINGS`] at a time. Returns the data-quality
+/// counters and the number of meetings. Bodies that do not parse are appended to `failures`.
+pub fn build<F>(
     job: &Job,
-    store: &Store,
-    range: DateRange,
-    failures: &mut Vec<BodyFailure>,
-    sink: &mut WindowSink,
-) -> Result<(Quality, usize)> {
+    feed: F,
+    failures: &mut Vec<MeetingFailure>,
+    sink: &mut dyn TableSink,
+) -> Result<(Quality, usize)>
+where
+    F: FnOnce(&mut dyn FnMut(Chunk) -> Result<()>) -> Result<()> + Send,
+{
     let t = Instant::now();
-    let (start, end) = range.epoch_bounds(job.tz);
-    let reader = store.reader()?;
-    let (tx, rx) = mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(1);
+    let (tx, rx) = mpsc::sync_channel::<Chunk>(1);
     let mut quality = Quality::default();
     let mut meetings = 0;
     let mut users: Option<DataFrame> = None;
     std::thread::scope(|scope| -> Result<()> {
         let feeder = scope.spawn(move || {
-            reader.for_each_chunk(start, end, CHUNK_MEETINGS, |chunk| {
+            feed(&mut |chunk| {
                 // A closed channel means the consumer failed: stop reading; its error is reported.
                 tx.send(chunk)
                     .map_err(|_| anyhow::anyhow!("the table builder stopped"))
@@ -77,8 +107,8 @@ pub fn build(
         }
         feeder
             .join()
-            .map_err(|_| anyhow::anyhow!("the store reader thread panicked"))?
-            .context("reading the store")
+            .map_err(|_| anyhow::anyhow!("the body feeder thread panicked"))?
+            .context("reading the stored bodies")
     })?;
     let users = match users {
         Some(u) => u,
@@ -100,7 +130,7 @@ pub fn build(
 fn flatten_slice(
     slice: &[(String, Vec<u8>)],
     job: &Job,
-) -> PolarsResult<(SliceTables, Vec<BodyFailure>)> {
+) -> PolarsResult<(SliceTables, Vec<MeetingFailure>)> {
     let (parsed, failed) = flatten::parse_batch(slice);
     let flat = flatten::flatten(parsed, job.tz)?;
     let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;

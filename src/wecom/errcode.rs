@@ -1,4 +1,4 @@
-//! WeCom errcode classes (SPEC §2). WeCom answers errors as HTTP 200 with a non-zero `errcode`;
+//! WeCom errcode classes (the table is in `docs/development.md`). WeCom answers errors as HTTP 200 with a non-zero `errcode`;
 //! the job classifies by that number alone — never by `errmsg` text, never by HTTP status alone.
 
 /// What the client does about an answer.

@@ -96,6 +96,32 @@ pub struct UserList<'a> {
     pub userid: Vec<Cow<'a, str>>,
 }
 
+/// The head of a `get_info` answer: what the fetch stage needs to file a body (is it an error,
+/// is the meeting final, on which date does it start) without building its attendee lists.
+#[derive(Debug, Deserialize, Default)]
+pub struct MeetingHead {
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub errcode: Option<i64>,
+    #[serde(default)]
+    pub errmsg: Option<String>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub meeting_start: Option<i64>,
+    #[serde(default, deserialize_with = "lenient_i64")]
+    pub status: Option<i64>,
+}
+
+impl MeetingHead {
+    /// Reads the head of a body; the rest of the JSON is skimmed, not built.
+    pub fn parse(body: &[u8]) -> Result<MeetingHead, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// Start time as unix seconds; `None` for 0 or missing.
+    pub fn start(&self) -> Option<i64> {
+        self.meeting_start.filter(|t| *t > 0)
+    }
+}
+
 /// Only the envelope of any WeCom answer: enough to classify it.
 #[derive(Debug, Deserialize, Default)]
 pub struct Envelope {

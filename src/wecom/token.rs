@@ -2,8 +2,9 @@
 //! single-flight (concurrent requests that find it invalid share one refresh), and never fetched
 //! in a loop — repeated gettoken failures can get the machine's IP banned for an hour.
 
-use super::client::{CallError, Http};
+use super::client::CallError;
 use super::errcode::{ErrClass, classify, fix_hint};
+use super::http::{Answer, Http};
 use super::model::TokenAnswer;
 use std::fmt;
 use std::sync::Arc;
@@ -122,7 +123,7 @@ impl TokenCache {
             }
             self.gettoken_calls.fetch_add(1, Ordering::Relaxed);
             let answer = http
-                .get_json::<TokenAnswer>(
+                .get(
                     "/cgi-bin/gettoken",
                     &[
                         ("corpid", &self.corpid),
@@ -131,15 +132,24 @@ impl TokenCache {
                 )
                 .await;
             let a = match answer {
-                Ok(Ok(a)) => a,
-                Ok(Err(transient)) => {
+                Answer::Body(bytes) => match serde_json::from_slice::<TokenAnswer>(&bytes) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        last = format!("gettoken answered a body that is not JSON: {e}");
+                        continue;
+                    }
+                },
+                Answer::Busy(transient) => {
                     last = transient;
                     continue;
                 }
-                Err(refused) => {
+                Answer::Refused(why) => {
                     return Err(CallError::Fatal {
                         errcode: None,
-                        message: refused,
+                        message: format!(
+                            "/cgi-bin/gettoken answered {why}: check the API base URL ({})",
+                            http.base()
+                        ),
                     });
                 }
             };

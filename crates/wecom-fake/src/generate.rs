@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::Path;
+use wecom_domain::MeetingStatus;
 
 /// Members make up about this share of a meeting's attendees; external users the rest.
 const MEMBER_SHARE: f64 = 0.85;
@@ -170,6 +171,8 @@ pub fn meeting(cfg: &GenConfig, index: usize) -> GeneratedMeeting {
     let meeting_start = start_time(cfg, &mut rng);
     let duration = pick_weighted(&mut rng, &DURATIONS);
     let status = meeting_status(&mut rng);
+    // Attendees joined only meetings that have started.
+    let started = matches!(status, MeetingStatus::InProgress | MeetingStatus::Ended);
 
     let mut body = String::with_capacity(cfg.attendees * 150 + 1024);
     let b = &mut body;
@@ -186,16 +189,17 @@ pub fn meeting(cfg: &GenConfig, index: usize) -> GeneratedMeeting {
     push_str(b, LOCATIONS[rng.usize(..LOCATIONS.len())]);
     let _ = write!(
         b,
-        ",\"main_department\":{},\"status\":{status},\"agentid\":{AGENTID},\"attendees\":{{\"member\":[",
-        department(&mut rng)
+        ",\"main_department\":{},\"status\":{},\"agentid\":{AGENTID},\"attendees\":{{\"member\":[",
+        department(&mut rng),
+        status.code()
     );
 
     let mut members = member_indices(cfg, &mut rng, organizer, pool);
-    if !matches!(status, 2 | 3) {
+    if !started {
         // Nobody joined a meeting that has not started, was cancelled or expired.
         members.truncate(((cfg.attendees as f64) * MEMBER_SHARE).round() as usize);
     }
-    let externals = if matches!(status, 2 | 3) {
+    let externals = if started {
         cfg.attendees.saturating_sub(members.len())
     } else {
         0
@@ -291,13 +295,13 @@ fn start_time(cfg: &GenConfig, rng: &mut fastrand::Rng) -> i64 {
 }
 
 /// Mostly ended (3); a few upcoming (1), in progress (2), cancelled (4) or expired (5).
-fn meeting_status(rng: &mut fastrand::Rng) -> u8 {
+fn meeting_status(rng: &mut fastrand::Rng) -> MeetingStatus {
     match rng.u32(..100) {
-        0..88 => 3,
-        88..91 => 1,
-        91..94 => 2,
-        94..97 => 4,
-        _ => 5,
+        0..88 => MeetingStatus::Ended,
+        88..91 => MeetingStatus::Upcoming,
+        91..94 => MeetingStatus::InProgress,
+        94..97 => MeetingStatus::Cancelled,
+        _ => MeetingStatus::Expired,
     }
 }
 
@@ -349,12 +353,16 @@ fn member_indices(
 fn push_times(
     b: &mut String,
     rng: &mut fastrand::Rng,
-    meeting_status: u8,
+    meeting_status: MeetingStatus,
     start: i64,
     duration: i64,
     force_present: bool,
 ) {
-    let joined = matches!(meeting_status, 2 | 3) && (force_present || rng.f64() < PRESENT_SHARE);
+    let started = matches!(
+        meeting_status,
+        MeetingStatus::InProgress | MeetingStatus::Ended
+    );
+    let joined = started && (force_present || rng.f64() < PRESENT_SHARE);
     if !joined {
         b.push_str(
             ",\"status\":2,\"first_join_time\":0,\"last_quit_time\":0,\"total_join_count\":0,\"cumulative_time\":0}",
@@ -386,7 +394,7 @@ fn push_times(
         span - rng.i64(0..=span / 5)
     };
     // Some attendees of a meeting still in progress have not left yet.
-    if meeting_status == 2 && rng.u32(..100) < 30 {
+    if meeting_status == MeetingStatus::InProgress && rng.u32(..100) < 30 {
         last = 0;
     }
     let _ = write!(

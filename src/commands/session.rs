@@ -1,0 +1,92 @@
+//! What every command that touches the store shares: the store's lock, held from start to
+//! finish; the run report, filled stage by stage; and the end — the report written to
+//! `OUT/_runs/`, the summary on stderr, the outcome.
+
+use super::Outcome;
+use crate::config::job::Job;
+use crate::fetch::lock::{self, RunLock};
+use crate::output::report::RunReport;
+use crate::wecom::client::StatsSnapshot;
+use anyhow::Result;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// Whether logs are JSON lines: then the closing summary is a log event too, so stderr stays
+/// machine-readable.
+static JSON_LOGS: AtomicBool = AtomicBool::new(false);
+
+pub fn set_json_logs(on: bool) {
+    JSON_LOGS.store(on, Ordering::Relaxed);
+}
+
+/// One command's hold on the store and its report.
+pub struct Session<'a> {
+    pub job: &'a Job,
+    pub report: RunReport,
+    pub started: Instant,
+    _lock: RunLock,
+}
+
+impl<'a> Session<'a> {
+    /// Takes the store's lock (or fails with [`lock::LockHeld`]) and opens the report.
+    pub fn start(command: &str, job: &'a Job) -> Result<Self> {
+        let started = Instant::now();
+        let lock = lock::acquire(&job.store_path, &format!("{command} --job {}", job.name))?;
+        Ok(Session {
+            job,
+            report: RunReport::new(command, &job.name),
+            started,
+            _lock: lock,
+        })
+    }
+
+    /// Passes `r` through; an error is recorded as the run's fatal error and the report is
+    /// written before it is returned, so a stopped run still leaves its report.
+    pub fn stop_on_error<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r {
+            self.report.fatal = Some(format!("{e:#}"));
+            self.write_report()?;
+        }
+        r
+    }
+
+    /// Copies the API client's counters into the report.
+    pub fn add_client_stats(&mut self, s: &StatsSnapshot) {
+        let c = &mut self.report.counts;
+        c.retried = s.retries;
+        c.throttled = s.throttled;
+        c.token_refreshes = s.token_refreshes;
+        c.gettoken_calls = s.gettoken_calls;
+        c.api_calls = s.calls + s.gettoken_calls;
+    }
+
+    /// Writes the report, prints the summary and tells whether anything failed.
+    pub fn finish(mut self) -> Result<Outcome> {
+        self.write_report()?;
+        Ok(if self.report.has_failures() {
+            Outcome::SomeFailed
+        } else {
+            Outcome::Clean
+        })
+    }
+
+    fn write_report(&mut self) -> Result<()> {
+        let report = &mut self.report;
+        report.timings.total_ms = self.started.elapsed().as_millis();
+        report.counts.failed = report.failures.len();
+        let path = report.write(&self.job.out_dir)?;
+        if JSON_LOGS.load(Ordering::Relaxed) {
+            tracing::info!(report = %path.display(), summary = %report.summary(), "run finished");
+        } else {
+            // The report is on disk: a closed stderr must not turn the outcome into a panic.
+            let _ = writeln!(
+                std::io::stderr(),
+                "{}\nrun report: {}",
+                report.summary(),
+                path.display()
+            );
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,87 @@
+//! `summarize`: the store → the window's tables, with no network. [`write_tables`] is the
+//! second half of `run` too.
+
+use super::Outcome;
+use super::session::Session;
+use crate::config::job::Job;
+use crate::config::window::{DateRange, Window, local_date};
+use crate::fetch::store::Store;
+use crate::output::partitions::Writer;
+use crate::output::report::WindowReport;
+use crate::transform::tables::{self, CHUNK_MEETINGS};
+use anyhow::{Result, bail};
+use std::time::Instant;
+
+pub fn summarize(job: &Job, window: Window) -> Result<Outcome> {
+    let mut session = Session::start("summarize", job)?;
+    if !job.store_path.exists() {
+        bail!(
+            "no store at {}: run `wecom-attendance fetch` (or `run`) for this job first",
+            job.store_path.display()
+        );
+    }
+    let mut store = Store::open(&job.store_path, "dir")?;
+    if let Some(range) = set_window(&mut session, &store, window, None)? {
+        write_tables(&mut session, &mut store, range)?;
+    }
+    let failures = store.failures()?;
+    session.report.failures.extend(failures);
+    session.finish()
+}
+
+/// The dates the command covers: the window's, or for `all` the span of the stored meetings
+/// (of `ids`, or every one). Recorded in the report; `None` when nothing is dated.
+pub fn set_window(
+    session: &mut Session<'_>,
+    store: &Store,
+    window: Window,
+    ids: Option<&[String]>,
+) -> Result<Option<DateRange>> {
+    let range = match window {
+        Window::Dates(r) => Some(r),
+        Window::All => span_of(store, ids, session.job)?,
+    };
+    session.report.window = range.map(|r| WindowReport {
+        from: r.from.to_string(),
+        to: r.to.to_string(),
+    });
+    Ok(range)
+}
+
+/// Store → tables → files for one window.
+pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRange) -> Result<()> {
+    let t = Instant::now();
+    let job = session.job;
+    let writer = Writer {
+        out_dir: &job.out_dir,
+        formats: &job.formats,
+        csv: job.csv,
+        tz: job.tz,
+    };
+    let (start, end) = range.epoch_bounds(job.tz);
+    let report = &mut session.report;
+    let ((quality, meetings), written) = writer.write_window(range, |sink| {
+        // The feeder thread borrows the store exclusively (a connection is not shared between
+        // threads), so the store is opened once per command.
+        let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
+            store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
+        };
+        tables::build(job, feed, &mut report.failures, sink)
+    })?;
+    report.quality = quality;
+    report.counts.meetings_in_window = meetings;
+    report.rows = Some(written);
+    report.timings.summarize_ms = t.elapsed().as_millis();
+    Ok(())
+}
+
+/// The local-date span of stored meetings (of `ids`, or all).
+fn span_of(store: &Store, ids: Option<&[String]>, job: &Job) -> Result<Option<DateRange>> {
+    Ok(match store.start_span(ids)? {
+        Some((lo, hi)) => match (local_date(lo, job.tz), local_date(hi, job.tz)) {
+            (Some(a), Some(b)) => Some(DateRange::new(a, b)?),
+            _ => None,
+        },
+        None => None,
+    })
+}
