@@ -90,20 +90,10 @@ pub async fn fetch(
         requested: ids.len(),
         ..Default::default()
     };
-    let reusable = if refetch {
-        Default::default()
-    } else {
-        store.final_ids(ids)?
-    };
-    out.reused_from_store = reusable.len();
-    let todo: Vec<String> = ids
-        .iter()
-        .filter(|id| !reusable.contains(*id))
-        .cloned()
-        .collect();
+    let todo = to_fetch(store, ids, refetch, &mut out)?;
     tracing::info!(
         requested = ids.len(),
-        reused = reusable.len(),
+        reused = out.reused_from_store,
         to_fetch = todo.len(),
         source = source.label(),
         "fetching"
@@ -115,7 +105,7 @@ pub async fn fetch(
     let spawn = |tasks: &mut JoinSet<_>, id: String| {
         let source = source.clone();
         tasks.spawn(async move {
-            // Parsing here spreads it over the runtime's worker threads.
+            // Reading the head here spreads it over the runtime's worker threads.
             let r = source.get_info(&id).await.map(|body| record_for(&id, body));
             (id, r)
         });
@@ -124,73 +114,125 @@ pub async fn fetch(
         spawn(&mut tasks, id);
     }
 
-    let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
-    let mut oldest: Option<Instant> = None;
+    let mut batch = Batch::default();
     let mut fatal: Option<CallError> = None;
     loop {
-        let next = if batch.is_empty() {
-            tasks.join_next().await
-        } else {
-            let wait = FLUSH_EVERY.saturating_sub(oldest.map_or(Duration::ZERO, |t| t.elapsed()));
-            match tokio::time::timeout(wait, tasks.join_next()).await {
+        let next = match batch.due_in() {
+            None => tasks.join_next().await,
+            Some(wait) => match tokio::time::timeout(wait, tasks.join_next()).await {
                 Ok(n) => n,
                 Err(_) => {
-                    store.put(&batch)?;
-                    batch.clear();
-                    oldest = None;
+                    batch.flush(store)?;
                     continue;
                 }
-            }
+            },
         };
         let Some(joined) = next else { break };
         let (id, result) = joined?;
         bar.inc(1);
-        match result {
-            Ok((rec, failure)) => {
-                match failure {
-                    Some(f) => {
-                        tracing::warn!(meetingid = %id, errcode = f.errcode, reason = %f.reason, "meeting failed");
-                        out.failures.push(f);
-                    }
-                    None => out.fetched += 1,
-                }
-                batch.push(rec);
-            }
-            Err(CallError::PerMeeting { errcode, message }) => {
-                tracing::warn!(meetingid = %id, errcode, reason = %message, "meeting failed");
-                let f = MeetingFailure {
-                    meetingid: id,
-                    errcode,
-                    reason: message,
-                };
-                batch.push(Record::Failure(f.clone()));
-                out.failures.push(f);
-            }
-            Err(e @ CallError::Fatal { .. }) => {
+        match file_outcome(id, result, &mut out) {
+            Ok(record) => batch.push(record, store)?,
+            Err(e) => {
                 fatal = Some(e);
                 tasks.abort_all();
                 break;
             }
         }
-        oldest.get_or_insert_with(Instant::now);
-        if batch.len() >= BATCH {
-            store.put(&batch)?;
-            batch.clear();
-            oldest = None;
-        }
-        if fatal.is_none()
-            && let Some(id) = pending.next()
-        {
+        if let Some(id) = pending.next() {
             spawn(&mut tasks, id);
         }
     }
-    store.put(&batch)?;
+    batch.flush(store)?;
     bar.finish_and_clear();
     if let Some(e) = fatal {
         return Err(anyhow::Error::new(e).context("the run stopped early"));
     }
     out.failures.sort_by(|a, b| a.meetingid.cmp(&b.meetingid));
     Ok(out)
+}
+
+/// Of `ids`, those the store cannot answer for: all of them with `refetch`, else those not
+/// stored in a final status. Counts the others as reused.
+fn to_fetch(
+    store: &Store,
+    ids: &[String],
+    refetch: bool,
+    out: &mut FetchOutcome,
+) -> Result<Vec<String>> {
+    let reusable = if refetch {
+        Default::default()
+    } else {
+        store.final_ids(ids)?
+    };
+    out.reused_from_store = reusable.len();
+    Ok(ids
+        .iter()
+        .filter(|id| !reusable.contains(*id))
+        .cloned()
+        .collect())
+}
+
+/// Counts one meeting's outcome and turns it into the record to store; a fatal error is
+/// passed back to stop the run.
+fn file_outcome(
+    id: String,
+    result: Result<(Record, Option<MeetingFailure>), CallError>,
+    out: &mut FetchOutcome,
+) -> Result<Record, CallError> {
+    match result {
+        Ok((rec, failure)) => {
+            match failure {
+                Some(f) => {
+                    tracing::warn!(meetingid = %id, errcode = f.errcode, reason = %f.reason, "meeting failed");
+                    out.failures.push(f);
+                }
+                None => out.fetched += 1,
+            }
+            Ok(rec)
+        }
+        Err(CallError::PerMeeting { errcode, message }) => {
+            tracing::warn!(meetingid = %id, errcode, reason = %message, "meeting failed");
+            let f = MeetingFailure {
+                meetingid: id,
+                errcode,
+                reason: message,
+            };
+            out.failures.push(f.clone());
+            Ok(Record::Failure(f))
+        }
+        Err(e @ CallError::Fatal { .. }) => Err(e),
+    }
+}
+
+/// Outcomes waiting to be committed: written when [`BATCH`] are waiting or the oldest has
+/// waited [`FLUSH_EVERY`], so a killed run loses at most that much work.
+#[derive(Default)]
+struct Batch {
+    records: Vec<Record>,
+    oldest: Option<Instant>,
+}
+
+impl Batch {
+    fn push(&mut self, record: Record, store: &mut Store) -> Result<()> {
+        self.records.push(record);
+        self.oldest.get_or_insert_with(Instant::now);
+        if self.records.len() >= BATCH {
+            self.flush(store)?;
+        }
+        Ok(())
+    }
+
+    /// How long until the waiting outcomes are due; `None` when nothing waits.
+    fn due_in(&self) -> Option<Duration> {
+        self.oldest.map(|t| FLUSH_EVERY.saturating_sub(t.elapsed()))
+    }
+
+    fn flush(&mut self, store: &mut Store) -> Result<()> {
+        store.put(&self.records)?;
+        self.records.clear();
+        self.oldest = None;
+        Ok(())
+    }
 }
 
 fn progress_bar(len: u64) -> ProgressBar {

@@ -118,23 +118,13 @@ pub struct Flattened {
     pub quality: Quality,
 }
 
-/// Builds the raw frames from parsed meetings. Per-row metrics are added by
-/// [`crate::transform::metrics::derive`].
+/// Builds the raw frames from parsed meetings, in start order: one meeting row each, and one
+/// attendance row per attendee with the meeting's columns repeated. Per-row metrics are added
+/// by [`crate::transform::metrics::derive`].
 pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened> {
     parsed.sort_by(|a, b| (a.start(), a.meetingid).cmp(&(b.start(), b.meetingid)));
-    let mut q = Quality::default();
-    let n = parsed.len();
-
-    let mut m_id = Vec::with_capacity(n);
-    let mut m_title = Vec::with_capacity(n);
-    let mut m_start = Vec::with_capacity(n);
-    let mut m_date: Vec<Option<i32>> = Vec::with_capacity(n);
-    let mut m_duration = Vec::with_capacity(n);
-    let mut m_status_code = Vec::with_capacity(n);
-    let mut m_status = Vec::with_capacity(n);
-    let mut m_admin = Vec::with_capacity(n);
-    let mut m_dept = Vec::with_capacity(n);
-
+    let mut quality = Quality::default();
+    let mut m = MeetingColumns::with_capacity(parsed.len());
     let rows: usize = parsed
         .iter()
         .map(|m| {
@@ -145,83 +135,131 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
         })
         .sum();
     let mut a = AttendeeColumns::with_capacity(rows);
+    for (idx, meeting) in parsed.iter().enumerate() {
+        m.push(meeting, tz, &mut quality);
+        push_attendees(&mut a, idx, meeting, &mut quality);
+    }
+    let meetings = m.into_frame(tz)?;
+    let attendance = attendance_frame(&meetings, a, tz)?;
+    Ok(Flattened {
+        meetings,
+        attendance,
+        quality,
+    })
+}
 
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
-    for (idx, m) in parsed.iter().enumerate() {
+/// The attendee rows of one meeting (none when it has no `attendees` object).
+fn push_attendees<'a>(
+    a: &mut AttendeeColumns<'a>,
+    idx: usize,
+    m: &'a ParsedMeeting<'_>,
+    q: &mut Quality,
+) {
+    let info = &m.info;
+    let Some(att) = &info.attendees else {
+        q.meetings_without_attendees += 1;
+        return;
+    };
+    let hosts = info.hosts();
+    for p in &att.member {
+        q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
+        a.push(idx, KIND_MEMBER, p, hosts.contains(&p.userid));
+    }
+    for p in &att.tmp_external_user {
+        q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
+        a.push(idx, KIND_EXTERNAL, p, false);
+    }
+}
+
+/// The meeting-level columns, one push per meeting.
+struct MeetingColumns<'a> {
+    id: Vec<&'a str>,
+    title: Vec<Option<&'a str>>,
+    start_ms: Vec<Option<i64>>,
+    date: Vec<Option<i32>>,
+    duration: Vec<Option<i64>>,
+    status_code: Vec<Option<i64>>,
+    status: Vec<String>,
+    admin: Vec<Option<&'a str>>,
+    dept: Vec<Option<i64>>,
+}
+
+impl<'a> MeetingColumns<'a> {
+    fn with_capacity(n: usize) -> Self {
+        MeetingColumns {
+            id: Vec::with_capacity(n),
+            title: Vec::with_capacity(n),
+            start_ms: Vec::with_capacity(n),
+            date: Vec::with_capacity(n),
+            duration: Vec::with_capacity(n),
+            status_code: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            admin: Vec::with_capacity(n),
+            dept: Vec::with_capacity(n),
+        }
+    }
+
+    fn push(&mut self, m: &'a ParsedMeeting<'_>, tz: Tz, q: &mut Quality) {
         let info = &m.info;
         let start = m.start();
         q.meetings_without_start += u64::from(start.is_none());
         q.unknown_meeting_status += u64::from(!matches!(info.status, Some(1..=5)));
         q.organizer_from_creator_userid +=
             u64::from(info.admin_userid.is_none() && info.creator_userid.is_some());
-        m_id.push(m.meetingid);
-        m_title.push(info.title.as_deref());
-        m_start.push(start.map(|s| s * 1000));
-        m_date.push(
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        self.id.push(m.meetingid);
+        self.title.push(info.title.as_deref());
+        self.start_ms.push(start.map(|s| s * 1000));
+        self.date.push(
             start
                 .and_then(|s| local_date(s, tz))
                 .map(|d| (d - epoch).num_days() as i32),
         );
-        m_duration.push(info.meeting_duration);
-        m_status_code.push(info.status);
-        m_status.push(MeetingStatus::name_of(info.status));
-        m_admin.push(info.organizer());
-        m_dept.push(info.main_department);
-
-        let Some(att) = &info.attendees else {
-            q.meetings_without_attendees += 1;
-            continue;
-        };
-        let hosts = info.hosts();
-        for p in &att.member {
-            q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
-            a.push(idx, KIND_MEMBER, p, hosts.contains(&p.userid));
-        }
-        for p in &att.tmp_external_user {
-            q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
-            a.push(idx, KIND_EXTERNAL, p, false);
-        }
+        self.duration.push(info.meeting_duration);
+        self.status_code.push(info.status);
+        self.status.push(MeetingStatus::name_of(info.status));
+        self.admin.push(info.organizer());
+        self.dept.push(info.main_department);
     }
 
-    let dt = datetime_type(tz);
-    let meetings = DataFrame::new(
-        n,
-        vec![
-            Column::new("meetingid".into(), m_id),
-            Column::new("title".into(), m_title),
-            Series::new("meeting_start".into(), m_start)
-                .cast(&dt)?
-                .into_column(),
-            Series::new("meeting_date".into(), m_date)
-                .cast(&DataType::Date)?
-                .into_column(),
-            Column::new("meeting_duration_s".into(), m_duration),
-            Column::new("status".into(), m_status),
-            Column::new("status_code".into(), m_status_code),
-            Column::new("admin_userid".into(), m_admin),
-            Column::new("main_department".into(), m_dept),
-        ],
-    )?;
+    fn into_frame(self, tz: Tz) -> PolarsResult<DataFrame> {
+        DataFrame::new(
+            self.id.len(),
+            vec![
+                Column::new("meetingid".into(), self.id),
+                Column::new("title".into(), self.title),
+                Series::new("meeting_start".into(), self.start_ms)
+                    .cast(&datetime_type(tz))?
+                    .into_column(),
+                Series::new("meeting_date".into(), self.date)
+                    .cast(&DataType::Date)?
+                    .into_column(),
+                Column::new("meeting_duration_s".into(), self.duration),
+                Column::new("status".into(), self.status),
+                Column::new("status_code".into(), self.status_code),
+                Column::new("admin_userid".into(), self.admin),
+                Column::new("main_department".into(), self.dept),
+            ],
+        )
+    }
+}
 
+/// The attendance frame: each attendee row with its meeting's columns gathered beside it.
+fn attendance_frame(meetings: &DataFrame, a: AttendeeColumns, tz: Tz) -> PolarsResult<DataFrame> {
+    let dt = datetime_type(tz);
     let idx = IdxCa::from_vec("idx".into(), a.meeting_idx);
     let per_row = meetings.take(&idx)?;
+    let renamed = |from: &str, to: &str| -> PolarsResult<Column> {
+        Ok(per_row.column(from)?.clone().with_name(to.into()))
+    };
     let mut cols: Vec<Column> = vec![
         per_row.column("meetingid")?.clone(),
-        per_row
-            .column("title")?
-            .clone()
-            .with_name("meeting_title".into()),
+        renamed("title", "meeting_title")?,
         per_row.column("meeting_start")?.clone(),
         per_row.column("meeting_date")?.clone(),
         per_row.column("meeting_duration_s")?.clone(),
-        per_row
-            .column("status")?
-            .clone()
-            .with_name("meeting_status".into()),
-        per_row
-            .column("status_code")?
-            .clone()
-            .with_name("meeting_status_code".into()),
+        renamed("status", "meeting_status")?,
+        renamed("status_code", "meeting_status_code")?,
         per_row.column("admin_userid")?.clone(),
         per_row.column("main_department")?.clone(),
     ];
@@ -241,12 +279,7 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
         Column::new("cumulative_time_s".into(), a.cumulative),
         Column::new("is_host".into(), a.is_host),
     ]);
-    let attendance = DataFrame::new(rows, cols)?;
-    Ok(Flattened {
-        meetings,
-        attendance,
-        quality: q,
-    })
+    DataFrame::new(rows, cols)
 }
 
 /// Millisecond, time-zone-aware datetimes in the job's zone.
