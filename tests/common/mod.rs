@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: run the real binary, write job files into a
-//! temporary folder, read outputs back.
-#![allow(dead_code)]
+//! temporary folder, read outputs back; and the `Scenario` of a test against the fake WeCom
+//! server.
+
+mod scenario;
+pub use scenario::*;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,8 +1,7 @@
 //! Nightly-run operations with the directory source: the store, reruns, partition replacement,
-//! the lock, machine-readable logs. (Network behaviour is in `wecom_client.rs`.)
+//! the lock, machine-readable logs. (Network behaviour is in `wecom_client`.)
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 /// Copies a fixture set into `dir/src` and writes a job reading it.

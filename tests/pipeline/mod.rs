@@ -1,7 +1,6 @@
 //! End-to-end: the real binary over the fixture folders (directory source, no network).
 
-mod common;
-use common::*;
+use crate::common::*;
 use polars::prelude::*;
 
 #[test]
