@@ -83,8 +83,8 @@ mod tests {
 
     #[test]
     fn a_second_lock_on_the_same_store_is_refused_and_names_the_holder() {
-        let dir = std::env::temp_dir().join(format!("wa-lock-{}", std::process::id()));
-        let store = dir.join("raw.sqlite");
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("raw.sqlite");
         let first = acquire(&store, "run --job a").unwrap();
         let err = acquire(&store, "run --job b").unwrap_err();
         let held = err.downcast_ref::<LockHeld>().expect("LockHeld");
@@ -92,6 +92,5 @@ mod tests {
         drop(first);
         let again = acquire(&store, "run --job b");
         assert!(again.is_ok(), "released on drop");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -310,10 +310,10 @@ mod tests {
         }
     }
 
-    fn temp_store(name: &str) -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("wa-store-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let s = Store::open(&dir.join("raw.sqlite"), "dir").unwrap();
+    /// A new store in a temporary folder, removed when the folder is dropped.
+    fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("raw.sqlite"), "dir").unwrap();
         (s, dir)
     }
 
@@ -372,19 +372,18 @@ mod tests {
 
     #[test]
     fn only_final_meetings_are_reused() {
-        let (mut s, dir) = temp_store("final");
+        let (mut s, _dir) = temp_store();
         s.put(&[body("a", 3, 10), body("b", 2, 20), body("c", 5, 30)])
             .unwrap();
         let ids: Vec<String> = ["a", "b", "c", "d"].map(String::from).to_vec();
         let fin = s.final_ids(&ids).unwrap();
         assert!(fin.contains("a") && fin.contains("c"));
         assert!(!fin.contains("b") && !fin.contains("d"));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn a_success_clears_an_earlier_failure_and_a_failure_keeps_an_earlier_body() {
-        let (mut s, dir) = temp_store("fail");
+        let (mut s, _dir) = temp_store();
         s.put(&[Record::Failure(MeetingFailure {
             meetingid: "a".into(),
             errcode: Some(90602),
@@ -401,12 +400,11 @@ mod tests {
         })])
         .unwrap();
         assert!(s.body("a").unwrap().is_some());
-        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]
     fn window_queries_use_the_half_open_start_range() {
-        let (mut s, dir) = temp_store("window");
+        let (mut s, _dir) = temp_store();
         s.put(&[body("a", 3, 10), body("b", 3, 20), body("c", 3, 30)])
             .unwrap();
         let mut ids = Vec::new();
@@ -422,6 +420,5 @@ mod tests {
         assert_eq!(s.start_span(None).unwrap(), Some((10, 30)));
         let some = ["b".to_string(), "zz".to_string()];
         assert_eq!(s.start_span(Some(&some)).unwrap(), Some((20, 20)));
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -539,17 +539,16 @@ mod tests {
 
     #[test]
     fn an_atomic_write_leaves_no_temporary_file_behind() {
-        let dir = std::env::temp_dir().join(format!("wa-atomic-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let p = dir.join("f.txt");
         write_bytes_atomic(&p, b"one").unwrap();
         write_bytes_atomic(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(&dir)
+        let names: Vec<_> = fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["f.txt"]);
-        fs::remove_dir_all(&dir).unwrap();
     }
 }
