@@ -12,6 +12,7 @@
 //! nor `autotests = false`.
 
 mod common;
+mod hardening;
 mod operations;
 mod pipeline;
 mod wecom_client;

@@ -20,24 +20,29 @@ pub fn set_json_logs(on: bool) {
     JSON_LOGS.store(on, Ordering::Relaxed);
 }
 
-/// One command's hold on the store and its report.
+/// One command's hold on the store, the output folder and its report.
 pub struct Session<'a> {
     pub job: &'a Job,
     pub report: RunReport,
     pub started: Instant,
-    _lock: RunLock,
+    _store_lock: RunLock,
+    _output_lock: RunLock,
 }
 
 impl<'a> Session<'a> {
-    /// Takes the store's lock (or fails with [`lock::LockHeld`]) and opens the report.
+    /// Takes the store's lock and the output folder's (or fails with [`lock::LockHeld`]) and
+    /// opens the report.
     pub fn start(command: &str, job: &'a Job) -> Result<Self> {
         let started = Instant::now();
-        let lock = lock::acquire(&job.store_path, &format!("{command} --job {}", job.name))?;
+        let holder = format!("{command} --job {}", job.name);
+        let store_lock = lock::acquire(&job.store_path, &holder)?;
+        let output_lock = lock::acquire_output(&job.out_dir, &holder)?;
         Ok(Session {
             job,
             report: RunReport::new(command, &job.name),
             started,
-            _lock: lock,
+            _store_lock: store_lock,
+            _output_lock: output_lock,
         })
     }
 

@@ -6,26 +6,21 @@ use super::session::Session;
 use crate::config::job::Job;
 use crate::config::window::{DateRange, Window, local_date};
 use crate::fetch::store::Store;
-use crate::output::partitions::Writer;
+use crate::output::partitions::{Stale, Writer};
 use crate::output::report::WindowReport;
 use crate::transform::tables::{self, CHUNK_MEETINGS};
-use anyhow::{Result, bail};
+use anyhow::Result;
 use std::time::Instant;
 
 pub fn summarize(job: &Job, window: Window) -> Result<Outcome> {
+    // Checked before the lock is taken: summarize never creates a store, nor its lock, where
+    // there was none.
+    let mut store = Store::open_existing(&job.store_path)?;
     let mut session = Session::start("summarize", job)?;
-    if !job.store_path.exists() {
-        bail!(
-            "no store at {}: run `wecom-attendance fetch` (or `run`) for this job first",
-            job.store_path.display()
-        );
-    }
-    let mut store = Store::open(&job.store_path, "dir")?;
+    session.report.failures = store.failures()?;
     if let Some(range) = set_window(&mut session, &store, window, None)? {
         write_tables(&mut session, &mut store, range)?;
     }
-    let failures = store.failures()?;
-    session.report.failures.extend(failures);
     session.finish()
 }
 
@@ -48,17 +43,42 @@ pub fn set_window(
     Ok(range)
 }
 
-/// Store → tables → files for one window.
+/// Store → tables → files for one window. A date is rewritten only from meetings the store
+/// holds: when meetings of the run failed without a dated body, dates left without rows keep
+/// their old partitions, and a window the store holds nothing of is not written at all (its
+/// old tables, `users` included, stay as they were).
 pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRange) -> Result<()> {
     let t = Instant::now();
     let job = session.job;
+    let (start, end) = range.epoch_bounds(job.tz);
+    let failed: Vec<String> = session
+        .report
+        .failures
+        .iter()
+        .map(|f| f.meetingid.clone())
+        .collect();
+    let dated = store.dated(&failed)?;
+    let undated_failures = failed.iter().filter(|id| !dated.contains(*id)).count();
+    let stale = if undated_failures == 0 {
+        Stale::Remove
+    } else {
+        Stale::Keep
+    };
+    if stale == Stale::Keep && store.count_between(start, end)? == 0 {
+        tracing::warn!(
+            failed = undated_failures,
+            "the store holds no meeting of the window and some failed: the window's tables are left as they were"
+        );
+        session.report.tables_kept = true;
+        return Ok(());
+    }
     let writer = Writer {
         out_dir: &job.out_dir,
         formats: &job.formats,
         csv: job.csv,
         tz: job.tz,
+        stale,
     };
-    let (start, end) = range.epoch_bounds(job.tz);
     let report = &mut session.report;
     let ((quality, meetings), written) = writer.write_window(range, |sink| {
         // The feeder thread borrows the store exclusively (a connection is not shared between

@@ -29,11 +29,6 @@ impl DateRange {
         Ok(Self { from, to })
     }
 
-    /// Every date of the range, in order.
-    pub fn dates(&self) -> impl Iterator<Item = NaiveDate> + '_ {
-        self.from.iter_days().take_while(move |d| *d <= self.to)
-    }
-
     /// Unix seconds of local midnight starting `from` and local midnight ending `to`
     /// (half-open: `[start, end)`).
     pub fn epoch_bounds(&self, tz: Tz) -> (i64, i64) {

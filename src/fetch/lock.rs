@@ -1,4 +1,6 @@
-//! One run at a time per store: an exclusive OS file lock next to the store.
+//! One run at a time per store and per output folder: exclusive OS file locks, one next to the
+//! store and one in the output folder (two jobs with different stores must not interleave their
+//! partitions in one dataset either).
 //!
 //! The lock is `flock`-style (std's `File::try_lock`), so the kernel releases it when its holder
 //! dies — a run killed with SIGKILL never leaves a lock that blocks the next night. The file
@@ -32,17 +34,38 @@ pub fn lock_path(store: &Path) -> PathBuf {
     PathBuf::from(p)
 }
 
-/// Takes the lock of `store`, or fails with [`LockHeld`] naming the holder.
+/// The lock file of an output folder: `OUT/.wecom-attendance.lock` (a dot-file, which dataset
+/// readers skip).
+pub fn output_lock_path(out_dir: &Path) -> PathBuf {
+    out_dir.join(".wecom-attendance.lock")
+}
+
+/// Takes the lock of `store`, or fails with [`LockHeld`] naming the holder. A missing store
+/// folder is created private (0700), as the store itself will be.
 pub fn acquire(store: &Path, command: &str) -> anyhow::Result<RunLock> {
-    let path = lock_path(store);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = store.parent() {
+        crate::fetch::store::create_private_dir(dir)?;
     }
+    acquire_file(lock_path(store), command)
+}
+
+/// Takes the lock of the output folder `out_dir` (created if missing), or fails with
+/// [`LockHeld`] naming the holder.
+pub fn acquire_output(out_dir: &Path, command: &str) -> anyhow::Result<RunLock> {
+    std::fs::create_dir_all(out_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create the output folder {}: {e}", out_dir.display())
+    })?;
+    acquire_file(output_lock_path(out_dir), command)
+}
+
+fn acquire_file(path: PathBuf, command: &str) -> anyhow::Result<RunLock> {
+    use std::os::unix::fs::OpenOptionsExt;
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o600)
         .open(&path)
         .map_err(|e| anyhow::anyhow!("cannot open the lock file {}: {e}", path.display()))?;
     match file.try_lock() {
@@ -65,15 +88,19 @@ pub fn acquire(store: &Path, command: &str) -> anyhow::Result<RunLock> {
             anyhow::bail!("cannot lock {}: {e}", path.display())
         }
     }
-    file.set_len(0)?;
-    file.seek(SeekFrom::Start(0))?;
-    writeln!(
-        file,
-        "pid {} running `{command}` since {}",
-        std::process::id(),
-        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    )?;
-    file.flush()?;
+    let write_holder = |file: &mut File| -> std::io::Result<()> {
+        file.set_len(0)?;
+        file.seek(SeekFrom::Start(0))?;
+        writeln!(
+            file,
+            "pid {} running `{command}` since {}",
+            std::process::id(),
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )?;
+        file.flush()
+    };
+    write_holder(&mut file)
+        .map_err(|e| anyhow::anyhow!("cannot write the lock file {}: {e}", path.display()))?;
     Ok(RunLock { _file: file, path })
 }
 

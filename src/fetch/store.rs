@@ -14,8 +14,8 @@
 //! page cache and are read with a fifth of the system calls.
 
 use crate::domain::{MeetingFailure, MeetingStatus};
-use anyhow::{Context, Result};
-use rusqlite::{Connection, OptionalExtension, params};
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -61,20 +61,70 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`. `source` labels the bodies written.
+    /// Opens the store at `path` for a fetching command, creating it when there is none: the
+    /// folder with mode 0700 and the file with 0600 whatever the umask, since the store holds
+    /// the names and join times of every attendee. `source` labels the bodies written.
     pub fn open(path: &Path, source: &'static str) -> Result<Store> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        if path.exists() {
+            Store::check_existing(path)?;
+        } else {
+            create_private(path)?;
         }
-        let conn = Connection::open(path)
+        Store::connect(path, source)
+    }
+
+    /// Opens an existing store for reading (`summarize`, `report`): a missing file, an empty
+    /// one or one without the store's tables is refused, never initialised as an empty store
+    /// (which would write an empty window over good partitions).
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        Store::check_existing(path)?;
+        Store::connect(path, "dir")
+    }
+
+    /// Refuses a store file that is missing, empty or without the store's tables.
+    fn check_existing(path: &Path) -> Result<()> {
+        let meta = std::fs::metadata(path).map_err(|e| {
+            anyhow::anyhow!(
+                "no store at {} ({e}): run `wecom-attendance fetch` (or `run`) for this job first",
+                path.display()
+            )
+        })?;
+        if meta.len() == 0 {
+            bail!(
+                "the store {} is an empty file, not a wecom-attendance store: restore it from a \
+                 backup or remove it and run `wecom-attendance fetch` again",
+                path.display()
+            );
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .with_context(|| format!("cannot open the store {}", path.display()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch(SCHEMA)
-            .with_context(|| format!("cannot set up the store {}", path.display()))?;
-        upgrade(&conn).with_context(|| format!("cannot upgrade the store {}", path.display()))?;
+        let tables: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meetings'",
+                [],
+                |r| r.get(0),
+            )
+            .with_context(|| format!("{} is not a wecom-attendance store", path.display()))?;
+        if tables != 1 {
+            bail!(
+                "{} is not a wecom-attendance store (it has no meetings table)",
+                path.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn connect(path: &Path, source: &'static str) -> Result<Store> {
+        let setup = || -> Result<Connection> {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            conn.execute_batch(SCHEMA)?;
+            upgrade(&conn)?;
+            Ok(conn)
+        };
+        let conn = setup().with_context(|| format!("cannot open the store {}", path.display()))?;
         Ok(Store {
             conn,
             source,
@@ -233,6 +283,33 @@ impl Store {
         Ok(all)
     }
 
+    /// Of `ids`, those stored with a parsed, dated body: the date each belongs to is known even
+    /// if its latest fetch failed.
+    pub fn dated(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL
+             AND meeting_start IS NOT NULL",
+        )?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists([id])? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many parsed meetings start in `[start, end)`.
+    pub fn count_between(&self, start: i64, end: i64) -> Result<usize> {
+        let n: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM meetings
+             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2",
+            [start, end],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
     /// Of `ids`, those stored with a parsed body but no start time: they belong to no date.
     pub fn undated(&self, ids: &[String]) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
@@ -261,6 +338,39 @@ impl Store {
             stored_body(r, 0).with_context(|| format!("stored body of meeting {meetingid}"))?;
         Ok(Some(body))
     }
+}
+
+/// Creates the store's folder (0700) and its empty file (0600), whatever the umask.
+fn create_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create the store {}", path.display()))?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("cannot restrict the store {}", path.display()))?;
+    Ok(())
+}
+
+/// Creates the store's folder with mode 0700 (whatever the umask) when it does not exist yet.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if dir.as_os_str().is_empty() || dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+    // The umask may have taken bits away from the mode, never added: set it exactly.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot restrict the store folder {}", dir.display()))
 }
 
 /// Codec of bodies written by this version: an LZ4 block with the raw length in front.

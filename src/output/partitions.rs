@@ -41,7 +41,20 @@ pub struct Written {
     pub users_rows: usize,
     pub partitions_written: usize,
     pub partitions_removed: usize,
+    /// Old partitions of window dates without rows this time, kept because some of the run's
+    /// meetings failed and might belong to them ([`Stale::Keep`]).
+    pub partitions_kept: usize,
     pub files: Vec<PathBuf>,
+}
+
+/// What happens to the old partition of a window date that got no rows this time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stale {
+    /// The date has no meetings any more (all moved or none held): its partition goes.
+    Remove,
+    /// Some meetings of the run failed and their dates are unknown: a date without rows may be
+    /// a date whose meetings failed, so its old partition stays.
+    Keep,
 }
 
 pub struct Writer<'a> {
@@ -50,6 +63,8 @@ pub struct Writer<'a> {
     pub csv: CsvConfig,
     /// Zone of the CSV time offsets (the job's).
     pub tz: Tz,
+    /// What happens to old partitions of dates that got no rows.
+    pub stale: Stale,
 }
 
 /// A partition on its way to a writer thread: its folder and its rows.
@@ -61,14 +76,15 @@ impl Writer<'_> {
     /// partition is written on one of [`WRITERS`] threads as soon as a later date shows up, so
     /// writing overlaps building and only the partitions in flight are held in memory. Each
     /// partition is complete (all formats, then `_SUCCESS`) or absent. Dates of the window left
-    /// without rows lose their old partition once everything else is written; if `produce`
-    /// fails, partitions already written stay (each is whole) and nothing is removed.
+    /// without rows lose their old partition once everything else is written, unless
+    /// [`Writer::stale`] says to keep them; if `produce` fails, partitions already written stay
+    /// (each is whole) and nothing is removed.
     pub fn write_window<T>(
         &self,
         window: DateRange,
         produce: impl FnOnce(&mut WindowSink) -> Result<T>,
     ) -> Result<(T, Written)> {
-        write_window_with(self.out_dir, window, produce, |dir, df| {
+        write_window_with(self.out_dir, window, self.stale, produce, |dir, df| {
             self.write_partition(dir, df)
         })
     }
@@ -127,6 +143,7 @@ impl Writer<'_> {
 fn write_window_with<T>(
     out_dir: &Path,
     window: DateRange,
+    stale: Stale,
     produce: impl FnOnce(&mut WindowSink) -> Result<T>,
     write: impl Fn(&Path, DataFrame) -> Result<Vec<PathBuf>> + Sync,
 ) -> Result<(T, Written)> {
@@ -186,7 +203,7 @@ fn write_window_with<T>(
     let produced = produced?;
     sink.written.partitions_written = files.len();
     sink.written.files = files.into_iter().flatten().collect();
-    sink.remove_stale()?;
+    sink.remove_stale(stale)?;
     Ok((produced, sink.written))
 }
 
@@ -284,21 +301,52 @@ impl WindowSink<'_> {
         Ok(())
     }
 
-    /// Removes the partitions of window dates that received no rows this time.
-    fn remove_stale(&mut self) -> Result<()> {
+    /// Removes (or, with [`Stale::Keep`], counts) the existing partitions of window dates
+    /// that received no rows this time. The existing `dt=` folders are listed, so the cost is
+    /// that of the dataset, not of the window's length.
+    fn remove_stale(&mut self, stale: Stale) -> Result<()> {
         for table in [Table::Attendance, Table::Meetings] {
-            for date in self.window.dates() {
-                let dir = self.date_dir(table, date);
-                if !self.done.contains(&(table, date)) && dir.exists() {
-                    fs::remove_dir_all(&dir).with_context(|| {
-                        format!("cannot remove stale partition {}", dir.display())
-                    })?;
-                    self.written.partitions_removed += 1;
+            for (date, dir) in date_partitions(&self.out_dir.join(table.name()))? {
+                let in_window = self.window.from <= date && date <= self.window.to;
+                if !in_window || self.done.contains(&(table, date)) {
+                    continue;
+                }
+                match stale {
+                    Stale::Keep => self.written.partitions_kept += 1,
+                    Stale::Remove => {
+                        fs::remove_dir_all(&dir).with_context(|| {
+                            format!("cannot remove stale partition {}", dir.display())
+                        })?;
+                        self.written.partitions_removed += 1;
+                    }
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The `dt=YYYY-MM-DD` folders under a table's folder, with their dates (none when the table
+/// has no folder yet). Folders whose name is not a date are not ours and are left alone.
+fn date_partitions(table_dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>> {
+    let entries = match fs::read_dir(table_dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot list {}", table_dir.display())),
+    };
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("cannot list {}", table_dir.display()))?;
+        let name = e.file_name();
+        let date = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("dt="))
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+        if let Some(date) = date {
+            out.push((date, e.path()));
+        }
+    }
+    Ok(out)
 }
 
 /// Removes temporary files a killed run left behind (`.part-0.csv.tmp-PID`); readers of the
@@ -424,6 +472,7 @@ mod tests {
                 neutralize_formulas: true,
             },
             tz: chrono_tz::UTC,
+            stale: Stale::Remove,
         };
         writer.write_window(DateRange::new(day(1), day(5)).unwrap(), produce)
     }
@@ -456,6 +505,48 @@ mod tests {
         assert_eq!(w.attendance_rows, 5);
         assert_eq!(w.partitions_written, 4, "three dates and the users table");
         assert_eq!(w.partitions_removed, 1);
+    }
+
+    #[test]
+    fn with_keep_a_date_without_rows_keeps_its_partition_and_other_folders_are_left_alone() {
+        let out = tempfile::tempdir().unwrap();
+        let kept = out.path().join("attendance/dt=2026-11-04");
+        let outside = out.path().join("attendance/dt=2026-10-31");
+        let foreign = out.path().join("attendance/notes");
+        for d in [&kept, &outside, &foreign] {
+            fs::create_dir_all(d).unwrap();
+        }
+        let writer = Writer {
+            out_dir: out.path(),
+            formats: &[Format::Csv],
+            csv: CsvConfig {
+                bom: false,
+                neutralize_formulas: true,
+            },
+            tz: chrono_tz::UTC,
+            stale: Stale::Keep,
+        };
+        let (_, w) = writer
+            .write_window(DateRange::new(day(1), day(5)).unwrap(), |sink| {
+                sink.append(Table::Attendance, &rows(&[1], 0))?;
+                sink.users(rows(&[], 0))
+            })
+            .unwrap();
+        assert!(
+            kept.exists(),
+            "a date that may hold failed meetings is kept"
+        );
+        assert_eq!((w.partitions_kept, w.partitions_removed), (1, 0));
+        assert!(outside.exists() && foreign.exists());
+        // The same run with Remove drops exactly the window's date folder.
+        let (_, w) = write(out.path(), |sink| {
+            sink.append(Table::Attendance, &rows(&[1], 0))?;
+            sink.users(rows(&[], 0))
+        })
+        .unwrap();
+        assert!(!kept.exists());
+        assert_eq!((w.partitions_kept, w.partitions_removed), (0, 1));
+        assert!(outside.exists() && foreign.exists());
     }
 
     #[test]
@@ -497,6 +588,7 @@ mod tests {
             let r = write_window_with(
                 &path,
                 window,
+                Stale::Remove,
                 |sink| {
                     for d in 1..=9 {
                         sink.append(Table::Attendance, &rows(&[d], d.into()))?;

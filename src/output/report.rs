@@ -66,6 +66,9 @@ pub struct RunReport {
     pub timings: Timings,
     /// The error that stopped the run, if one did.
     pub fatal: Option<String>,
+    /// True when the window's tables were left untouched: the store holds none of its
+    /// meetings and some failed, so writing would have replaced good partitions with nothing.
+    pub tables_kept: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +95,7 @@ impl RunReport {
             input_problems: Vec::new(),
             timings: Timings::default(),
             fatal: None,
+            tables_kept: false,
         }
     }
 
@@ -139,6 +143,15 @@ impl RunReport {
                 "; wrote {} attendance rows, {} meetings, {} users in {} partitions",
                 r.attendance_rows, r.meetings_rows, r.users_rows, r.partitions_written
             ));
+            if r.partitions_kept > 0 {
+                s.push_str(&format!(
+                    "; kept {} old date partitions that got no rows, since meetings failed",
+                    r.partitions_kept
+                ));
+            }
+        }
+        if self.tables_kept {
+            s.push_str("; the window's tables were left as they were (no meeting of it is stored)");
         }
         if self.quality.unknown_attend_status_rows > 0 {
             s.push_str(&format!(

@@ -48,6 +48,26 @@ pub fn dir_job(dir: &Path, set: &str) -> PathBuf {
     )
 }
 
+/// Copies a fixture set into `dir/src` and writes a job reading it.
+pub fn private_copy(dir: &Path, set: &str) -> PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for e in std::fs::read_dir(fixtures(set)).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
+    }
+    write_job(
+        dir,
+        set,
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {:?}\n[ids]\nfile = {:?}\n[output]\ndir = {:?}\n",
+            src,
+            src.join("ids.txt"),
+            dir.join("out")
+        ),
+    )
+}
+
 /// Runs the binary; with `SHOW_OUTPUT` set, its stderr is shown in the test's output.
 #[allow(clippy::print_stderr)]
 pub fn run(cmd: &mut Command) -> Output {

@@ -2,27 +2,6 @@
 //! the lock, machine-readable logs. (Network behaviour is in `wecom_client`.)
 
 use crate::common::*;
-use std::path::Path;
-
-/// Copies a fixture set into `dir/src` and writes a job reading it.
-fn private_copy(dir: &Path, set: &str) -> std::path::PathBuf {
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    for e in std::fs::read_dir(fixtures(set)).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
-    }
-    write_job(
-        dir,
-        set,
-        &format!(
-            "[source]\nkind = \"dir\"\ndir = {:?}\n[ids]\nfile = {:?}\n[output]\ndir = {:?}\n",
-            src,
-            src.join("ids.txt"),
-            dir.join("out")
-        ),
-    )
-}
 
 #[test]
 fn summarize_reads_only_the_store_after_fetch() {
