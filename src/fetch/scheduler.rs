@@ -5,7 +5,7 @@
 //! parsed — kept verbatim either way), or a per-meeting failure with its errcode. A fatal error
 //! (bad credentials, forbidden API) stops the run after saving what was already fetched.
 
-use crate::domain::MeetingFailure;
+use crate::domain::{MeetingFailure, PLAUSIBLE_TIMES, plausible_time};
 use crate::fetch::source::Source;
 use crate::fetch::store::{Record, Store};
 use crate::wecom::client::CallError;
@@ -52,6 +52,30 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
             return (record, Some(failure));
         }
     };
+    let unusable = match head.start() {
+        _ if !head.describes_a_meeting() => Some("the answer names no field of a meeting".into()),
+        Some(t) if !plausible_time(t) => Some(format!(
+            "meeting_start {t} is outside {}..{} (unix seconds of 2000-01-01 and 2100-01-01)",
+            PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end
+        )),
+        _ => None,
+    };
+    if let (Some(0) | None, Some(why)) = (head.errcode, unusable) {
+        let reason = format!("body is not a usable get_info answer: {why}");
+        let failure = MeetingFailure {
+            meetingid: meetingid.to_string(),
+            errcode: None,
+            reason: reason.clone(),
+        };
+        let record = Record::Body {
+            meetingid: meetingid.to_string(),
+            body,
+            status: head.status,
+            meeting_start: None,
+            parse_error: Some(reason),
+        };
+        return (record, Some(failure));
+    }
     match head.errcode {
         Some(0) | None => (
             Record::Body {

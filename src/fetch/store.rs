@@ -13,7 +13,7 @@
 //! back the bytes WeCom sent. get_info JSON shrinks about 5×, so a window's bodies stay in the
 //! page cache and are read with a fifth of the system calls.
 
-use crate::domain::{MeetingFailure, MeetingStatus};
+use crate::domain::{MeetingFailure, MeetingStatus, PLAUSIBLE_TIMES, plausible_time};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
@@ -240,8 +240,8 @@ impl Store {
             None => {
                 let (lo, hi) = self.conn.query_row(
                     "SELECT MIN(meeting_start), MAX(meeting_start) FROM meetings
-                     WHERE parse_error IS NULL AND meeting_start > 0",
-                    [],
+                     WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2",
+                    [PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end],
                     |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
                 )?;
                 Ok(lo.zip(hi))
@@ -253,7 +253,9 @@ impl Store {
                 )?;
                 let mut span: Option<(i64, i64)> = None;
                 for id in ids {
-                    if let Some(t) = stmt.query_row([id], |r| r.get::<_, i64>(0)).optional()? {
+                    let start = stmt.query_row([id], |r| r.get::<_, i64>(0)).optional()?;
+                    // Stores written before starts were checked may hold impossible ones.
+                    if let Some(t) = start.filter(|t| plausible_time(*t)) {
                         span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
                     }
                 }
@@ -515,11 +517,16 @@ mod tests {
     #[test]
     fn window_queries_use_the_half_open_start_range() {
         let (mut s, _dir) = temp_store();
-        s.put(&[body("a", 3, 10), body("b", 3, 20), body("c", 3, 30)])
-            .unwrap();
+        const T: i64 = 1_700_000_000;
+        s.put(&[
+            body("a", 3, T + 10),
+            body("b", 3, T + 20),
+            body("c", 3, T + 30),
+        ])
+        .unwrap();
         let mut ids = Vec::new();
         let mut chunks = 0;
-        s.for_each_chunk(10, 30, 1, |chunk| {
+        s.for_each_chunk(T + 10, T + 30, 1, |chunk| {
             chunks += 1;
             ids.extend(chunk.into_iter().map(|(id, _)| id));
             Ok(())
@@ -527,8 +534,13 @@ mod tests {
         .unwrap();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(chunks, 2);
-        assert_eq!(s.start_span(None).unwrap(), Some((10, 30)));
+        assert_eq!(s.start_span(None).unwrap(), Some((T + 10, T + 30)));
         let some = ["b".to_string(), "zz".to_string()];
-        assert_eq!(s.start_span(Some(&some)).unwrap(), Some((20, 20)));
+        assert_eq!(s.start_span(Some(&some)).unwrap(), Some((T + 20, T + 20)));
+        // An impossible start an older version stored is left out of the span.
+        s.put(&[body("far", 3, i64::MAX)]).unwrap();
+        assert_eq!(s.start_span(None).unwrap(), Some((T + 10, T + 30)));
+        let far = ["far".to_string(), "a".to_string()];
+        assert_eq!(s.start_span(Some(&far)).unwrap(), Some((T + 10, T + 10)));
     }
 }

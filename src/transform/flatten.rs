@@ -9,12 +9,14 @@
 //! [`crate::transform::metrics`].
 
 use crate::config::window::local_date;
+use crate::domain::{MAX_DURATION_S, MAX_JOIN_COUNT, PLAUSIBLE_TIMES, plausible_time};
 use crate::domain::{MeetingFailure, MeetingStatus};
-use crate::wecom::model::{Attendee, MeetingInfo};
+use crate::wecom::model::{Attendee, MeetingInfo, without_duplicate_keys};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
 
 pub const KIND_MEMBER: &str = "member";
 pub const KIND_EXTERNAL: &str = "external";
@@ -32,6 +34,14 @@ pub struct Quality {
     pub unknown_meeting_status: u64,
     /// Meetings with `creator_userid` but no `admin_userid`.
     pub organizer_from_creator_userid: u64,
+    /// Attendee entries that repeated a person already listed in the same meeting and list:
+    /// merged into one row (see `docs/tables.md`, Duplicate attendees).
+    pub duplicate_attendees_merged: u64,
+    /// Attendee entries without the id of their list (`userid` / `tmp_external_userid`):
+    /// nobody to count them for, so they are left out.
+    pub attendees_without_id: u64,
+    /// Bodies that repeated a JSON key and were read with the key's last value.
+    pub bodies_with_repeated_keys: u64,
 }
 
 impl Quality {
@@ -42,6 +52,9 @@ impl Quality {
         self.meetings_without_start += o.meetings_without_start;
         self.unknown_meeting_status += o.unknown_meeting_status;
         self.organizer_from_creator_userid += o.organizer_from_creator_userid;
+        self.duplicate_attendees_merged += o.duplicate_attendees_merged;
+        self.attendees_without_id += o.attendees_without_id;
+        self.bodies_with_repeated_keys += o.bodies_with_repeated_keys;
     }
 }
 
@@ -71,7 +84,49 @@ pub fn parse_body<'a>(
     // Validating UTF-8 once for the whole body (SIMD-fast) spares serde_json a check per string.
     let text = std::str::from_utf8(body).map_err(|e| fail(e.to_string()))?;
     let info: MeetingInfo = serde_json::from_str(text).map_err(|e| fail(e.to_string()))?;
-    check_errcode(meetingid, info)
+    let m = check_errcode(meetingid, info)?;
+    match implausible_value(&m.info) {
+        Some(why) => Err(MeetingFailure {
+            meetingid: meetingid.to_string(),
+            errcode: None,
+            reason: format!("implausible value: {why}"),
+        }),
+        None => Ok(m),
+    }
+}
+
+/// The first value of a body outside what a meeting can hold: a time outside
+/// [`PLAUSIBLE_TIMES`] (0 and missing mean "none" and are fine), a negative or over-long
+/// duration, an absurd join count. Such values would otherwise wrap in sums or land in
+/// impossible date partitions.
+fn implausible_value(info: &MeetingInfo) -> Option<String> {
+    let time = |name: &str, t: Option<i64>| match t {
+        Some(t) if t != 0 && !plausible_time(t) => Some(format!(
+            "{name} {t} is outside {}..{} (unix seconds of 2000-01-01 and 2100-01-01)",
+            PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end
+        )),
+        _ => None,
+    };
+    let span = |name: &str, v: Option<i64>, max: i64| match v {
+        Some(v) if !(0..=max).contains(&v) => Some(format!("{name} {v} is not within 0..={max}")),
+        _ => None,
+    };
+    if let Some(why) = time("meeting_start", info.meeting_start)
+        .or_else(|| span("meeting_duration", info.meeting_duration, MAX_DURATION_S))
+    {
+        return Some(why);
+    }
+    let attendees = info.attendees.as_ref()?;
+    attendees
+        .member
+        .iter()
+        .chain(&attendees.tmp_external_user)
+        .find_map(|p| {
+            time("first_join_time", p.first_join_time)
+                .or_else(|| time("last_quit_time", p.last_quit_time))
+                .or_else(|| span("cumulative_time", p.cumulative_time, MAX_DURATION_S))
+                .or_else(|| span("total_join_count", p.total_join_count, MAX_JOIN_COUNT))
+        })
 }
 
 /// A parsed answer is a meeting only when its errcode is 0 (or absent).
@@ -93,6 +148,45 @@ fn check_errcode<'a>(
             ),
         }),
     }
+}
+
+/// The failed bodies of a batch that repeat a key, re-encoded with each key once (the last
+/// value wins), for [`reparse`]. Typed parsing refuses a repeated key; a body that only repeats
+/// one is still a meeting.
+pub fn repair<B: AsRef<[u8]>>(
+    bodies: &[(String, B)],
+    failed: &[MeetingFailure],
+) -> Vec<(String, Vec<u8>)> {
+    let failed: std::collections::HashSet<&str> = failed
+        .iter()
+        .filter(|f| f.errcode.is_none())
+        .map(|f| f.meetingid.as_str())
+        .collect();
+    bodies
+        .iter()
+        .filter(|(id, _)| failed.contains(id.as_str()))
+        .filter_map(|(id, body)| {
+            without_duplicate_keys(body.as_ref())
+                .filter(|fixed| fixed.as_slice() != body.as_ref())
+                .map(|fixed| (id.clone(), fixed))
+        })
+        .collect()
+}
+
+/// Parses the repaired bodies: those that now parse leave `failed` and are returned; the
+/// others keep their first failure.
+pub fn reparse<'a>(
+    repaired: &'a [(String, Vec<u8>)],
+    failed: &mut Vec<MeetingFailure>,
+) -> Vec<ParsedMeeting<'a>> {
+    let mut ok = Vec::new();
+    for (id, body) in repaired {
+        if let Ok(m) = parse_body(id, body) {
+            failed.retain(|f| f.meetingid != *id);
+            ok.push(m);
+        }
+    }
+    ok
 }
 
 /// Parses a batch of bodies in order, splitting successes from failures.
@@ -148,7 +242,8 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
     })
 }
 
-/// The attendee rows of one meeting (none when it has no `attendees` object).
+/// The attendee rows of one meeting (none when it has no `attendees` object). A person listed
+/// twice in the same list is one row ([`AttendeeColumns::merge`]).
 fn push_attendees<'a>(
     a: &mut AttendeeColumns<'a>,
     idx: usize,
@@ -161,13 +256,35 @@ fn push_attendees<'a>(
         return;
     };
     let hosts = info.hosts();
-    for p in &att.member {
-        q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
-        a.push(idx, KIND_MEMBER, p, hosts.contains(&p.userid));
-    }
-    for p in &att.tmp_external_user {
-        q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
-        a.push(idx, KIND_EXTERNAL, p, false);
+    for (kind, list) in [
+        (KIND_MEMBER, &att.member),
+        (KIND_EXTERNAL, &att.tmp_external_user),
+    ] {
+        // Row of each id of this list so far; lists are short (a meeting's invitees).
+        let mut rows: HashMap<&str, usize> = HashMap::with_capacity(list.len());
+        for p in list.iter() {
+            let id = if kind == KIND_MEMBER {
+                p.member_id()
+            } else {
+                p.external_id()
+            };
+            let Some(id) = id else {
+                q.attendees_without_id += 1;
+                continue;
+            };
+            let is_host = kind == KIND_MEMBER && hosts.iter().any(|h| h == id);
+            match rows.get(id) {
+                Some(&row) => {
+                    q.duplicate_attendees_merged += 1;
+                    a.merge(row, p, is_host);
+                }
+                None => {
+                    q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
+                    rows.insert(id, a.id.len());
+                    a.push(idx, kind, id, p, is_host);
+                }
+            }
+        }
     }
 }
 
@@ -316,19 +433,72 @@ impl<'a> AttendeeColumns<'a> {
         }
     }
 
-    fn push(&mut self, idx: usize, kind: &'static str, p: &'a Attendee<'_>, is_host: bool) {
-        // Timestamps of 0 mean "never": they become nulls, not 1970.
-        let ts = |t: Option<i64>| t.filter(|t| *t > 0).map(|t| t * 1000);
+    fn push(
+        &mut self,
+        idx: usize,
+        kind: &'static str,
+        id: &'a str,
+        p: &Attendee<'_>,
+        is_host: bool,
+    ) {
         self.meeting_idx.push(idx as IdxSize);
         self.kind.push(kind);
-        self.id.push(p.userid.as_ref());
+        self.id.push(id);
         self.status.push(p.status);
-        self.first_join.push(ts(p.first_join_time));
-        self.last_quit.push(ts(p.last_quit_time));
+        self.first_join.push(millis(p.first_join_time));
+        self.last_quit.push(millis(p.last_quit_time));
         self.join_count.push(p.total_join_count.unwrap_or(0).max(0));
         self.cumulative.push(p.cumulative_time.unwrap_or(0).max(0));
         self.is_host.push(is_host);
     }
+
+    /// Merges a repeated entry of the person in `row`. An identical repeat changes nothing;
+    /// otherwise: attended (status 1) if either entry says so, the earliest join and the latest
+    /// quit, join counts added, cumulative times added but never beyond last quit − first join
+    /// (two entries cannot make a person present longer than the span they were seen in), host
+    /// if either is.
+    fn merge(&mut self, row: usize, p: &Attendee<'_>, is_host: bool) {
+        let join = millis(p.first_join_time);
+        let quit = millis(p.last_quit_time);
+        let count = p.total_join_count.unwrap_or(0).max(0);
+        let cumulative = p.cumulative_time.unwrap_or(0).max(0);
+        self.is_host[row] |= is_host;
+        let identical = self.status[row] == p.status
+            && self.first_join[row] == join
+            && self.last_quit[row] == quit
+            && self.join_count[row] == count
+            && self.cumulative[row] == cumulative;
+        if identical {
+            return;
+        }
+        if p.status == Some(1) {
+            self.status[row] = Some(1);
+        }
+        self.first_join[row] = earliest(self.first_join[row], join);
+        self.last_quit[row] = latest(self.last_quit[row], quit);
+        self.join_count[row] = self.join_count[row].saturating_add(count);
+        let mut total = self.cumulative[row].saturating_add(cumulative);
+        if let (Some(j), Some(q)) = (self.first_join[row], self.last_quit[row]) {
+            total = total.min(((q - j) / 1000).max(0));
+        }
+        self.cumulative[row] = total;
+    }
+}
+
+/// A body's time in milliseconds; 0 and missing mean "never" and become null, not 1970.
+fn millis(t: Option<i64>) -> Option<i64> {
+    t.filter(|t| *t > 0).map(|t| t * 1000)
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn latest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    a.max(b)
 }
 
 #[cfg(test)]

@@ -133,7 +133,13 @@ mod tests {
         let body = format!(
             r#"{{"meeting_start":{START},"meeting_duration":{duration},"status":3,
                 "attendees":{{"member":[{}]}}}}"#,
-            members.join(",")
+            // Each member a different person: repeats of one person would be merged.
+            members
+                .iter()
+                .enumerate()
+                .map(|(i, m)| m.replace(r#""userid":"u""#, &format!(r#""userid":"u{i}""#)))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         let m = parse_body("m", body.as_bytes()).unwrap();
         let f = flatten(vec![m], chrono_tz::Asia::Shanghai).unwrap();

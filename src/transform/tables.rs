@@ -131,8 +131,13 @@ fn flatten_slice(
     slice: &[(String, Vec<u8>)],
     job: &Job,
 ) -> PolarsResult<(SliceTables, Vec<MeetingFailure>)> {
-    let (parsed, failed) = flatten::parse_batch(slice);
-    let flat = flatten::flatten(parsed, job.tz)?;
+    let (mut parsed, mut failed) = flatten::parse_batch(slice);
+    let repaired = flatten::repair(slice, &failed);
+    let more = flatten::reparse(&repaired, &mut failed);
+    let repaired_count = more.len() as u64;
+    parsed.extend(more);
+    let mut flat = flatten::flatten(parsed, job.tz)?;
+    flat.quality.bodies_with_repeated_keys += repaired_count;
     let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;
     let meetings = summary::meetings(flat.meetings, &attendance)?;
     let users = summary::users_partial(&attendance, &job.metrics.user_statuses)?;

@@ -67,11 +67,14 @@ pub struct Attendees<'a> {
 }
 
 /// One entry of `attendees.member` (keyed by `userid`) or `attendees.tmp_external_user`
-/// (keyed by `tmp_external_userid`); both carry the same join statistics.
+/// (keyed by `tmp_external_userid`); both carry the same join statistics. An entry may carry
+/// both ids: the one of its list counts ([`Attendee::member_id`], [`Attendee::external_id`]).
 #[derive(Debug, Deserialize)]
 pub struct Attendee<'a> {
-    #[serde(alias = "tmp_external_userid", borrow)]
-    pub userid: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub userid: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub tmp_external_userid: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub status: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
@@ -82,6 +85,22 @@ pub struct Attendee<'a> {
     pub total_join_count: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub cumulative_time: Option<i64>,
+}
+
+impl Attendee<'_> {
+    /// The id of a `member` entry: its `userid` (its `tmp_external_userid` if it has none).
+    pub fn member_id(&self) -> Option<&str> {
+        non_empty(&self.userid).or(non_empty(&self.tmp_external_userid))
+    }
+
+    /// The id of a `tmp_external_user` entry: its `tmp_external_userid` (or its `userid`).
+    pub fn external_id(&self) -> Option<&str> {
+        non_empty(&self.tmp_external_userid).or(non_empty(&self.userid))
+    }
+}
+
+fn non_empty<'s>(id: &'s Option<Cow<'_, str>>) -> Option<&'s str> {
+    id.as_deref().filter(|s| !s.is_empty())
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -108,18 +127,65 @@ pub struct MeetingHead {
     pub meeting_start: Option<i64>,
     #[serde(default, deserialize_with = "lenient_i64")]
     pub status: Option<i64>,
+    /// Present (of any type) when the answer describes a meeting.
+    #[serde(default)]
+    title: Option<de::IgnoredAny>,
+    #[serde(default)]
+    meeting_duration: Option<de::IgnoredAny>,
+    #[serde(default)]
+    attendees: Option<de::IgnoredAny>,
+    #[serde(default)]
+    admin_userid: Option<de::IgnoredAny>,
+    #[serde(default)]
+    creator_userid: Option<de::IgnoredAny>,
 }
 
 impl MeetingHead {
-    /// Reads the head of a body; the rest of the JSON is skimmed, not built.
+    /// Reads the head of a body; the rest of the JSON is skimmed, not built. The body must be
+    /// a JSON object; a key given twice keeps its last value (see [`without_duplicate_keys`]).
     pub fn parse(body: &[u8]) -> Result<MeetingHead, serde_json::Error> {
-        serde_json::from_slice(body)
+        if first_byte(body) != Some(b'{') {
+            return Err(de::Error::custom("the answer is not a JSON object"));
+        }
+        serde_json::from_slice(body).or_else(|e| match without_duplicate_keys(body) {
+            Some(fixed) => serde_json::from_slice(&fixed),
+            None => Err(e),
+        })
+    }
+
+    /// An answer with errcode 0 that names none of a meeting's fields (`{}`,
+    /// `{"errcode":0}`) describes no meeting.
+    pub fn describes_a_meeting(&self) -> bool {
+        self.meeting_start.is_some()
+            || self.status.is_some()
+            || self.title.is_some()
+            || self.meeting_duration.is_some()
+            || self.attendees.is_some()
+            || self.admin_userid.is_some()
+            || self.creator_userid.is_some()
     }
 
     /// Start time as unix seconds; `None` for 0 or missing.
     pub fn start(&self) -> Option<i64> {
         self.meeting_start.filter(|t| *t > 0)
     }
+}
+
+/// The first byte that is not whitespace (after a UTF-8 byte-order mark, if any).
+fn first_byte(body: &[u8]) -> Option<u8> {
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    body.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+/// The body re-encoded with each object key once (the last value wins, as in JavaScript), or
+/// `None` when it is not JSON at all or has no key twice. Typed parsing refuses a duplicated
+/// key; a body that only repeats a key is still a meeting.
+pub fn without_duplicate_keys(body: &[u8]) -> Option<Vec<u8>> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let fixed = serde_json::to_vec(&value).ok()?;
+    // A body that parses as a Value but failed typed parsing for another reason gives the same
+    // error again; the caller reports that one.
+    Some(fixed)
 }
 
 /// Only the envelope of any WeCom answer: enough to classify it.

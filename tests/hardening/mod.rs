@@ -180,3 +180,207 @@ fn the_store_is_private_whatever_the_umask() {
     let part = tmp.path().join("out/attendance/dt=2026-11-20/part-0.csv");
     assert_eq!(mode(&part) & 0o044, 0o044);
 }
+
+/// A folder with the demo's bodies plus `extra` (id → body), and a job reading every body of
+/// it (no ids file), writing to `dir/out`.
+fn folder_with(dir: &Path, extra: &[(&str, String)]) -> std::path::PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    for e in std::fs::read_dir(fixtures("demo")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    for (id, body) in extra {
+        std::fs::write(src.join(format!("{id}.json")), body).unwrap();
+    }
+    write_job(
+        dir,
+        "folder",
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {src:?}\n[output]\ndir = {:?}\nformats = [\"csv\"]\n",
+            dir.join("out")
+        ),
+    )
+}
+
+/// An ended meeting on 2026-11-18 (Asia/Shanghai) with the given member objects.
+fn meeting(start: &str, members: &[String]) -> String {
+    format!(
+        r#"{{"errcode":0,"errmsg":"ok","admin_userid":"boss","title":"t","meeting_start":{start},
+            "meeting_duration":3600,"status":3,"attendees":{{"member":[{}]}}}}"#,
+        members.join(",")
+    )
+}
+
+fn member(id: &str, status: i64, join: i64, quit: i64, count: i64, cumulative: &str) -> String {
+    format!(
+        r#"{{"userid":"{id}","status":{status},"first_join_time":{join},"last_quit_time":{quit},
+            "total_join_count":{count},"cumulative_time":{cumulative}}}"#
+    )
+}
+
+const T: i64 = 1_794_963_600; // 2026-11-18 09:00 in Shanghai
+
+#[test]
+fn impossible_times_fail_their_meeting_and_the_others_are_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = member("zhangsan", 1, T, T + 3600, 1, "3600");
+    let job = folder_with(
+        tmp.path(),
+        &[
+            (
+                "hyFarFuture",
+                meeting(&i64::MAX.to_string(), std::slice::from_ref(&ok)),
+            ),
+            (
+                "hyMillis",
+                meeting(&(T * 1000).to_string(), std::slice::from_ref(&ok)),
+            ),
+            (
+                "hyWraps",
+                meeting(
+                    &T.to_string(),
+                    &[
+                        member("a", 1, T, T + 60, 1, &i64::MAX.to_string()),
+                        member("b", 1, T, T + 60, 1, &i64::MAX.to_string()),
+                    ],
+                ),
+            ),
+            (
+                "hyQuitNever",
+                meeting(&T.to_string(), &[member("a", 1, T, i64::MAX, 1, "60")]),
+            ),
+        ],
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    let r = last_report(&out);
+    let failed: Vec<&str> = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["meetingid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        failed,
+        ["hyFarFuture", "hyMillis", "hyQuitNever", "hyWraps"]
+    );
+    assert!(stderr(&o).contains("outside"), "{}", stderr(&o));
+    // The demo's 24 meetings are all written, on their own dates only.
+    assert_eq!(r["counts"]["meetings_in_window"], 24);
+    assert_eq!(r["window"]["from"], "2026-11-16");
+    assert_eq!(r["window"]["to"], "2026-11-23");
+    let dates: Vec<String> = std::fs::read_dir(out.join("attendance"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        dates.iter().all(|d| d.starts_with("dt=2026-11-")),
+        "{dates:?}"
+    );
+    // A window as wide as dates go lists the partitions instead of walking every day.
+    let o = run(bin()
+        .args([
+            "summarize",
+            "--from",
+            "0001-01-01",
+            "--to",
+            "9999-12-31",
+            "--job",
+        ])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        out.join("users/window=0001-01-01_9999-12-31/part-0.csv")
+            .exists()
+    );
+}
+
+#[test]
+fn a_person_listed_twice_counts_once_and_odd_bodies_fail_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut five: Vec<String> = ["p1", "p2", "p3", "p4", "p5"]
+        .iter()
+        .map(|id| member(id, 2, 0, 0, 0, "0"))
+        .collect();
+    // p1 twice: absent in one entry, present in the other, seen from T to T+1800 in all.
+    five[0] = member("p1", 1, T, T + 600, 1, "600");
+    five.push(member("p1", 1, T + 1200, T + 1800, 2, "1500"));
+    // p2 repeated verbatim.
+    five.push(five[1].clone());
+    let both_ids = r#"{"userid":"p9","tmp_external_userid":"wmX","status":1,"first_join_time":1794963600,
+        "last_quit_time":1794967200,"total_join_count":1,"cumulative_time":3600}"#;
+    let repeated_key = meeting(&T.to_string(), &[member("p1", 1, T, T + 60, 1, "60")]).replacen(
+        r#""status":3"#,
+        r#""status":3,"status":3"#,
+        1,
+    );
+    let job = folder_with(
+        tmp.path(),
+        &[
+            ("hyFive", meeting(&T.to_string(), &five)),
+            (
+                "hyBothIds",
+                meeting(&(T + 7200).to_string(), &[both_ids.to_string()]),
+            ),
+            ("hyRepeatedKey", repeated_key),
+            ("hyArray", "[]".to_string()),
+            ("hyNoMeeting", r#"{"errcode":0,"errmsg":"ok"}"#.to_string()),
+        ],
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let out = tmp.path().join("out");
+    let r = last_report(&out);
+    let failed: Vec<&str> = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["meetingid"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["hyArray", "hyNoMeeting"], "{}", stderr(&o));
+    assert_eq!(r["quality"]["duplicate_attendees_merged"], 2);
+    assert_eq!(r["quality"]["bodies_with_repeated_keys"], 1);
+    let meetings = csv_lines(&out.join("meetings/dt=2026-11-18/part-0.csv"));
+    let header: Vec<&str> = meetings[0].split(',').collect();
+    let col = |row: &str, name: &str| -> String {
+        let i = header.iter().position(|h| *h == name).unwrap();
+        row.split(',').nth(i).unwrap().to_string()
+    };
+    let five_row = meetings.iter().find(|l| l.starts_with("hyFive")).unwrap();
+    assert_eq!(col(five_row, "members_invited"), "5");
+    assert_eq!(col(five_row, "members_attended"), "1");
+    // p1 merged: earliest join, latest quit, joins added, time added but capped by the span.
+    let attendance = csv_lines(&out.join("attendance/dt=2026-11-18/part-0.csv"));
+    let a_header: Vec<&str> = attendance[0].split(',').collect();
+    let a_col = |row: &str, name: &str| -> String {
+        let i = a_header.iter().position(|h| *h == name).unwrap();
+        row.split(',').nth(i).unwrap().to_string()
+    };
+    let p1: Vec<&String> = attendance
+        .iter()
+        .filter(|l| l.starts_with("hyFive") && a_col(l, "attendee_id") == "p1")
+        .collect();
+    assert_eq!(p1.len(), 1);
+    assert_eq!(a_col(p1[0], "total_join_count"), "3");
+    assert_eq!(a_col(p1[0], "cumulative_time_s"), "1800");
+    assert!(a_col(p1[0], "last_quit_time").starts_with("2026-11-18T09:30:00"));
+    // The attendee with both ids is a member under its userid.
+    assert!(
+        attendance
+            .iter()
+            .any(|l| l.starts_with("hyBothIds") && a_col(l, "attendee_id") == "p9")
+    );
+    // p1 is counted once per meeting in users: hyFive and hyRepeatedKey.
+    let users = csv_lines(&out.join("users/window=2026-11-16_2026-11-23/part-0.csv"));
+    let u_header: Vec<&str> = users[0].split(',').collect();
+    let p1_row = users.iter().find(|l| l.starts_with("p1,")).unwrap();
+    let invited = u_header
+        .iter()
+        .position(|h| *h == "meetings_invited")
+        .unwrap();
+    assert_eq!(p1_row.split(',').nth(invited).unwrap(), "2");
+}

@@ -121,6 +121,24 @@ impl fmt::Display for MeetingStatus {
 )]
 pub struct UnknownStatus(pub String);
 
+/// The span of times a meeting body may carry: from 2000-01-01T00:00:00Z (WeCom did not exist
+/// before) to 2100-01-01T00:00:00Z, as unix seconds, half-open. Fixed, not relative to today,
+/// so that a rerun of the same store gives the same tables. A value outside it (i64::MAX,
+/// milliseconds where seconds are meant) makes the meeting a failure instead of a date in the
+/// year 58848 or a sum that wraps.
+pub const PLAUSIBLE_TIMES: std::ops::Range<i64> = 946_684_800..4_102_444_800;
+
+/// The longest span a duration may cover (a meeting's, or a person's time in it): 366 days.
+pub const MAX_DURATION_S: i64 = 366 * 86_400;
+
+/// The most joins one person may have in one meeting.
+pub const MAX_JOIN_COUNT: i64 = 1_000_000;
+
+/// Whether `t` (unix seconds) lies in [`PLAUSIBLE_TIMES`].
+pub fn plausible_time(t: i64) -> bool {
+    PLAUSIBLE_TIMES.contains(&t)
+}
+
 /// A meeting that got no usable body: WeCom refused it (with its errcode), the source had
 /// nothing for it, or the body could not be understood.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
