@@ -15,4 +15,5 @@ mod common;
 mod hardening;
 mod operations;
 mod pipeline;
+mod reports;
 mod wecom_client;

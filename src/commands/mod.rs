@@ -1,5 +1,6 @@
 //! The commands, one file each, wiring the stages: `run` = ids → fetch → summarize → report;
-//! `fetch` stops after the store; `summarize` reads only the store; `ids` only discovers;
+//! `fetch` stops after the store; `summarize` reads only the store; `report` writes only the
+//! HTML report from the store; `ids` only discovers;
 //! `check` validates and prints the plan. [`setup`] turns what the user typed into a checked job,
 //! a window and an API client; [`session`] holds what every command that touches the store
 //! shares: its lock, its run report, and the closing summary. Depends on every stage.
@@ -7,6 +8,7 @@
 mod check;
 mod fetch;
 mod ids;
+mod report;
 mod run;
 mod session;
 mod setup;
@@ -44,6 +46,15 @@ pub async fn execute(cli: Cli) -> Result<Outcome> {
             let (job, window) =
                 setup::job_and_window(&a.job, &a.window, &SourceArgs::default(), &a.output)?;
             summarize::summarize(&job, window)
+        }
+        Command::Report(a) => {
+            let out = OutputArgs {
+                out: a.out.clone(),
+                format: Some(vec![report::FORMAT.into()]),
+            };
+            let (job, window) =
+                setup::job_and_window(&a.job, &a.window, &SourceArgs::default(), &out)?;
+            report::report(&job, window)
         }
         Command::Ids(a) => {
             let (job, window) = setup::job_and_window(

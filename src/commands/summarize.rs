@@ -6,6 +6,7 @@ use super::session::Session;
 use crate::config::job::Job;
 use crate::config::window::{DateRange, Window, local_date};
 use crate::fetch::store::Store;
+use crate::output::fanout;
 use crate::output::partitions::{Stale, Writer};
 use crate::output::report::WindowReport;
 use crate::transform::tables::{self, CHUNK_MEETINGS};
@@ -80,7 +81,8 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         stale,
     };
     let report = &mut session.report;
-    let ((quality, meetings), written) = writer.write_window(range, |sink| {
+    // The same frames go to the partitions and to the workbook and the report.
+    let ((quality, meetings), written) = fanout::write_window(job, range, &writer, |sink| {
         // The feeder thread borrows the store exclusively (a connection is not shared between
         // threads), so the store is opened once per command.
         let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {

@@ -41,6 +41,9 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Write the tables from the local store only; makes no network call.
     Summarize(SummarizeArgs),
+    /// Write the window's HTML report from the local store only; makes no network call and
+    /// leaves the CSV/Parquet tables as they are. Prints the report's path.
+    Report(ReportArgs),
     /// Discover meeting ids for the window via get_user_meetingid; print one a line.
     Ids(IdsArgs),
     /// Validate the job and the credentials, print the plan; writes nothing.
@@ -92,7 +95,8 @@ pub struct OutputArgs {
     /// Output directory (overrides the job's output.dir).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Comma-separated formats: csv, parquet.
+    /// Comma-separated formats: csv, parquet (the partitioned tables), xlsx (a workbook per
+    /// window), html (a report per window).
     #[arg(long, value_delimiter = ',')]
     pub format: Option<Vec<String>>,
 }
@@ -130,6 +134,17 @@ pub struct SummarizeArgs {
     pub window: WindowArgs,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Output directory (overrides the job's output.dir).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -183,12 +198,12 @@ mod tests {
             "--job",
             "j.toml",
             "--format",
-            "csv,parquet",
+            "csv,parquet,xlsx,html",
         ])
         .unwrap();
         let Command::Run(r) = cli.command else {
             panic!("not run")
         };
-        assert_eq!(r.output.format.unwrap(), ["csv", "parquet"]);
+        assert_eq!(r.output.format.unwrap(), ["csv", "parquet", "xlsx", "html"]);
     }
 }

@@ -5,6 +5,7 @@
 //! `deny_unknown_fields`), so a typo never silently falls back to a default. Secrets are *not*
 //! read here: only the names of the variables or the file that hold them.
 
+use crate::config::ids::is_valid_id;
 use crate::domain::MeetingStatus;
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
@@ -173,28 +174,48 @@ pub struct StoreSection {
 pub struct OutputSection {
     /// Output directory. Default `out/<job name>`.
     pub dir: Option<PathBuf>,
-    /// Formats to write: `csv`, `parquet`. Default both.
+    /// Formats to write: `csv` and `parquet` (the partitioned dataset), `xlsx` (a workbook per
+    /// window, `workbooks/window=FROM_TO/attendance.xlsx`), `html` (a report per window,
+    /// `reports/window=FROM_TO/report.html`). Default `["csv", "parquet"]`.
     pub formats: Option<Vec<String>>,
     /// Start CSV files with a UTF-8 byte-order mark so Excel shows Chinese. Default true.
     pub csv_bom: Option<bool>,
     /// Prefix text cells starting with = + - @ tab or CR with `'` in CSV. Default true.
     pub csv_neutralize_formulas: Option<bool>,
+    /// Language of the workbook and the report (sheet names, headers, labels, notes):
+    /// `"zh-CN"` (default) or `"en"`. CSV and Parquet keep their English column names.
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Format {
     Csv,
     Parquet,
+    /// One workbook per window, for HR.
+    Xlsx,
+    /// One self-contained report per window, for managers.
+    Html,
 }
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Csv, Format::Parquet];
+    pub const ALL: [Format; 4] = [Format::Csv, Format::Parquet, Format::Xlsx, Format::Html];
+    /// The formats of the partitioned dataset: one file in every partition folder.
+    pub const PARTITIONED: [Format; 2] = [Format::Csv, Format::Parquet];
 
-    /// The file of this format in a partition folder.
+    /// Whether the format is a file in every partition (csv, parquet) rather than one file per
+    /// window (xlsx, html).
+    pub fn is_partitioned(self) -> bool {
+        Format::PARTITIONED.contains(&self)
+    }
+
+    /// The file of this format: in a partition folder for csv and parquet, in the window's
+    /// folder (`workbooks/window=FROM_TO/`, `reports/window=FROM_TO/`) for xlsx and html.
     pub fn file_name(self) -> &'static str {
         match self {
             Format::Csv => "part-0.csv",
             Format::Parquet => "part-0.parquet",
+            Format::Xlsx => "attendance.xlsx",
+            Format::Html => "report.html",
         }
     }
 
@@ -202,8 +223,38 @@ impl Format {
         match s.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
             "parquet" => Ok(Format::Parquet),
-            "xlsx" => bail!("format 'xlsx' is not supported yet: use csv and/or parquet"),
-            other => bail!("unknown format '{other}': use csv and/or parquet"),
+            "xlsx" => Ok(Format::Xlsx),
+            "html" => Ok(Format::Html),
+            other => bail!("unknown format '{other}': use csv, parquet, xlsx and/or html"),
+        }
+    }
+}
+
+/// The language of the workbook and the report (`[output] language`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Language {
+    /// Simplified Chinese, the default: WeCom's users are mostly Chinese-speaking HR teams.
+    #[default]
+    ZhCn,
+    En,
+}
+
+impl Language {
+    /// Its spelling in the job file, also the page's `lang` attribute.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Language::ZhCn => "zh-CN",
+            Language::En => "en",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim() {
+            t if t.eq_ignore_ascii_case("zh-CN") || t.eq_ignore_ascii_case("zh") => {
+                Ok(Language::ZhCn)
+            }
+            t if t.eq_ignore_ascii_case("en") => Ok(Language::En),
+            other => bail!("output.language '{other}' is not supported: use \"zh-CN\" or \"en\""),
         }
     }
 }
@@ -224,6 +275,8 @@ pub struct Job {
     pub out_dir: PathBuf,
     pub formats: Vec<Format>,
     pub csv: CsvConfig,
+    /// Language of the workbook and the report.
+    pub language: Language,
     pub refetch: bool,
 }
 
@@ -298,7 +351,19 @@ impl Job {
 
     /// Validates a parsed job file into a `Job`, section by section.
     pub fn build(f: JobFile, stem: &str, ov: &Overrides) -> Result<Job> {
-        let name = f.name.unwrap_or_else(|| stem.to_string());
+        let name = match f.name {
+            Some(name) if is_valid_id(&name) => name,
+            Some(name) => bail!(
+                "name {:?} may use only letters, digits, '-' and '_' (it names the output folder \
+                 out/<name> and must stay inside it)",
+                name
+            ),
+            // A file stem like `nightly.cn` becomes `nightly_cn`.
+            None => stem
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .collect(),
+        };
         let tz_name = f.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let tz: Tz = tz_name.parse().map_err(|_| {
             anyhow::anyhow!(
@@ -330,6 +395,11 @@ impl Job {
                 bom: f.output.csv_bom.unwrap_or(true),
                 neutralize_formulas: f.output.csv_neutralize_formulas.unwrap_or(true),
             },
+            language: f
+                .output
+                .language
+                .as_deref()
+                .map_or(Ok(Language::default()), Language::parse)?,
             refetch: ov.refetch,
             name,
         })
@@ -462,19 +532,19 @@ fn metrics_config(m: MetricsSection) -> Result<MetricsConfig> {
     })
 }
 
-/// `[output] formats`, sorted, each once; both when unset.
+/// `[output] formats`, sorted, each once; csv and parquet when unset.
 fn formats(names: Option<Vec<String>>) -> Result<Vec<Format>> {
     let mut formats = match names {
         Some(v) => v
             .iter()
             .map(|s| Format::parse(s))
             .collect::<Result<Vec<_>>>()?,
-        None => Format::ALL.to_vec(),
+        None => Format::PARTITIONED.to_vec(),
     };
     formats.sort();
     formats.dedup();
     if formats.is_empty() {
-        bail!("no output format: use csv and/or parquet");
+        bail!("no output format: use csv, parquet, xlsx and/or html");
     }
     Ok(formats)
 }
@@ -502,6 +572,17 @@ mod tests {
     }
 
     #[test]
+    fn a_name_that_would_leave_the_output_folder_is_refused() {
+        for bad in ["../../escape", "/etc", "", "a/b", "名字"] {
+            let err = parse(&format!("name = {bad:?}\n")).unwrap_err();
+            assert!(format!("{err:#}").contains("only letters, digits"), "{bad}: {err:#}");
+        }
+        let job = Job::build(JobFile::default(), "night.ly", &Overrides::default()).unwrap();
+        assert_eq!(job.name, "night_ly");
+        assert_eq!(job.out_dir, PathBuf::from("out/night_ly"));
+    }
+
+    #[test]
     fn an_unknown_key_is_an_error_that_names_it() {
         let e = parse("[fetch]\nrat = 5\n").unwrap_err();
         assert!(format!("{e:#}").contains("rat"), "{e:#}");
@@ -520,6 +601,16 @@ mod tests {
         assert_eq!(j.formats, [Format::Csv, Format::Parquet]);
         assert_eq!(j.store_path, PathBuf::from("out/t/_store/raw.sqlite"));
         assert!(j.csv.bom);
+        assert_eq!(j.language, Language::ZhCn);
+    }
+
+    #[test]
+    fn the_workbook_and_the_report_are_formats_of_their_own_window() {
+        let j = parse("[output]\nformats = ['html', 'XLSX', 'csv']\nlanguage = 'en'\n").unwrap();
+        assert_eq!(j.formats, [Format::Csv, Format::Xlsx, Format::Html]);
+        assert_eq!(j.language, Language::En);
+        let partitioned: Vec<_> = j.formats.iter().filter(|f| f.is_partitioned()).collect();
+        assert_eq!(partitioned, [&Format::Csv]);
     }
 
     #[test]
@@ -546,7 +637,11 @@ mod tests {
         for (text, needle) in [
             ("timezone = 'Mars/Base'", "IANA"),
             ("[fetch]\nrate = 0.0", "positive"),
-            ("[output]\nformats = ['json']", "csv and/or parquet"),
+            (
+                "[output]\nformats = ['json']",
+                "csv, parquet, xlsx and/or html",
+            ),
+            ("[output]\nlanguage = 'fr'", "zh-CN"),
             ("[metrics]\nuser_statuses = ['done']", "ended"),
             ("[source]\nkind = 'dir'", "source.dir"),
         ] {

@@ -1,8 +1,16 @@
 //! Where results land: the atomic, Hive-style partition writers ([`partitions`], implementing
 //! the transform's sink), the CSV cell writer ([`csv_format`]) and the run report
-//! ([`report`]). A new file format goes here. Depends on the transform's frames,
-//! [`crate::config`] and [`crate::domain`].
+//! ([`report`]); for people, the workbook ([`xlsx`]) and the report page ([`html`], with
+//! [`charts`]), both fed the partition writer's frames by [`fanout`] and summed up by
+//! [`overview`], in the words of [`labels`]. A new file format goes here. Depends on the
+//! transform's frames, [`crate::config`] and [`crate::domain`].
 
+pub mod charts;
 pub mod csv_format;
+pub mod fanout;
+pub mod html;
+pub mod labels;
+pub mod overview;
 pub mod partitions;
 pub mod report;
+pub mod xlsx;

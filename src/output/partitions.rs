@@ -120,6 +120,8 @@ impl Writer<'_> {
                         Ok(())
                     })?;
                 }
+                // One file per window, not per partition: written by `output::fanout`.
+                Format::Xlsx | Format::Html => continue,
             }
             tracing::debug!(path = %path.display(), rows = df.height(), ms = t.elapsed().as_millis(), "written");
             files.push(path);
@@ -127,7 +129,10 @@ impl Writer<'_> {
         // The partition holds this run's formats only: a file of another format left by an
         // earlier run (`--format csv` after csv+parquet) would pass for current under the new
         // `_SUCCESS`.
-        for other in Format::ALL.iter().filter(|f| !self.formats.contains(f)) {
+        for other in Format::PARTITIONED
+            .iter()
+            .filter(|f| !self.formats.contains(f))
+        {
             let path = dir.join(other.file_name());
             if path.exists() {
                 fs::remove_file(&path)

@@ -1,0 +1,579 @@
+//! The report for managers: `reports/window=FROM_TO/report.html`, one self-contained page —
+//! inline CSS and SVG, no script, nothing fetched (its Content-Security-Policy forbids it) —
+//! so it opens from a mail attachment.
+//!
+//! The page is rendered with minijinja from `templates/report.html` and an [`Overview`]:
+//! first the headline numbers, each carrying `data-metric="NAME" data-value="RAW"` (English
+//! names, unrounded values) so tools can read them; then the attendance rate over the window
+//! and the distribution of the attended ratio; the departments ranking when a directory is
+//! known; the members with the most absences and the most late arrivals and the meetings with
+//! the lowest attendance, each cut to the top [`TOP_N`] with a note.
+//!
+//! [`TOP_N`]: crate::output::overview::TOP_N
+
+use crate::output::charts;
+use crate::output::labels::Labels;
+use crate::output::overview::{Meta, Overview, Top, UserRow};
+use crate::output::partitions::write_bytes_atomic;
+use anyhow::{Context, Result};
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+use std::path::Path;
+
+const TEMPLATE_NAME: &str = "report.html";
+const TEMPLATE: &str = include_str!("templates/report.html");
+
+#[derive(Serialize)]
+struct Page {
+    lang: &'static str,
+    title: &'static str,
+    job: String,
+    window: String,
+    meta: Vec<MetaItem>,
+    headline_label: &'static str,
+    headline: Vec<Metric>,
+    counted_note: String,
+    /// The message shown instead of the charts when no meeting counts.
+    empty: Option<&'static str>,
+    rate_title: &'static str,
+    rate_svg: Value,
+    ratio_title: &'static str,
+    ratio_svg: Value,
+    departments: Option<Departments>,
+    /// The members' lists, side by side.
+    tables: Vec<Table>,
+    /// The meetings with the lowest attendance, full width.
+    meetings: Table,
+    footer: &'static str,
+}
+
+#[derive(Serialize)]
+struct MetaItem {
+    label: &'static str,
+    value: String,
+}
+
+/// A headline number: `name` and `raw` are for machines, `label` and `text` for people.
+#[derive(Serialize)]
+struct Metric {
+    name: &'static str,
+    label: &'static str,
+    raw: String,
+    text: String,
+    /// The figure the eye should land on first.
+    key: bool,
+}
+
+#[derive(Serialize)]
+struct Departments {
+    title: &'static str,
+    name_header: &'static str,
+    rate_header: &'static str,
+    rows: Vec<DepartmentRow>,
+    note: Option<String>,
+}
+
+#[derive(Serialize)]
+struct DepartmentRow {
+    rank: usize,
+    name: String,
+    rate: String,
+    bar: f64,
+}
+
+#[derive(Serialize)]
+struct Table {
+    id: &'static str,
+    title: &'static str,
+    headers: Vec<Header>,
+    span: usize,
+    rows: Vec<Vec<Cell>>,
+    note: Option<String>,
+    /// Shown when there are no rows.
+    nothing: &'static str,
+}
+
+#[derive(Serialize)]
+struct Header {
+    text: &'static str,
+    num: bool,
+}
+
+#[derive(Serialize)]
+struct Cell {
+    text: String,
+    /// A second, smaller line (an id under a name or a title).
+    sub: Option<String>,
+    num: bool,
+    nowrap: bool,
+    /// A rate drawn as a bar, in per cent.
+    bar: Option<f64>,
+}
+
+impl Cell {
+    fn text(text: impl Into<String>) -> Self {
+        Cell {
+            text: text.into(),
+            sub: None,
+            num: false,
+            nowrap: false,
+            bar: None,
+        }
+    }
+
+    fn num(text: String) -> Self {
+        Cell {
+            num: true,
+            ..Cell::text(text)
+        }
+    }
+
+    fn rate(rate: Option<f64>) -> Self {
+        Cell {
+            bar: rate.map(|r| (r * 100.0).clamp(0.0, 100.0)),
+            ..Cell::num(percent(rate))
+        }
+    }
+}
+
+/// Renders the page.
+pub fn render(o: &Overview, meta: &Meta) -> Result<String> {
+    let l = meta.labels;
+    let h = &o.headline;
+    let page = Page {
+        lang: l.language.tag(),
+        title: l.report_title,
+        job: meta.job.clone(),
+        window: meta.window_text(),
+        meta: vec![
+            MetaItem {
+                label: l.job,
+                value: meta.job.clone(),
+            },
+            MetaItem {
+                label: l.window,
+                value: meta.window_text(),
+            },
+            MetaItem {
+                label: l.time_zone,
+                value: meta.tz.name().to_string(),
+            },
+            MetaItem {
+                label: l.generated_at,
+                value: meta.generated_text(),
+            },
+        ],
+        headline_label: l.headline,
+        headline: vec![
+            metric(
+                "meetings",
+                l.meetings,
+                h.meetings.to_string(),
+                group(h.meetings as i64),
+            ),
+            metric(
+                "members_invited",
+                l.members_invited,
+                h.members_invited.to_string(),
+                group(h.members_invited),
+            ),
+            metric(
+                "members_attended",
+                l.members_attended,
+                h.members_attended.to_string(),
+                group(h.members_attended),
+            ),
+            Metric {
+                key: true,
+                ..metric(
+                    "attendance_rate",
+                    l.attendance_rate,
+                    raw_float(h.attendance_rate),
+                    percent(h.attendance_rate),
+                )
+            },
+            metric(
+                "avg_attended_ratio",
+                l.avg_attended_ratio,
+                raw_float(h.avg_attended_ratio),
+                percent(h.avg_attended_ratio),
+            ),
+            metric(
+                "total_attendance_s",
+                l.total_attendance_h,
+                h.total_attendance_s.to_string(),
+                hours(h.total_attendance_s),
+            ),
+            metric(
+                "late_count",
+                l.late_arrivals,
+                h.late.to_string(),
+                group(h.late),
+            ),
+            metric(
+                "left_early_count",
+                l.early_leavers,
+                h.left_early.to_string(),
+                group(h.left_early),
+            ),
+        ],
+        counted_note: l.counted_note(
+            &o.statuses,
+            h.meetings as usize,
+            h.meetings_in_window as usize,
+        ),
+        empty: (h.meetings == 0).then_some(l.no_meetings),
+        rate_title: if o.weekly {
+            l.weekly_rate
+        } else {
+            l.daily_rate
+        },
+        rate_svg: Value::from_safe_string(charts::rate_line(&o.series)?),
+        ratio_title: l.ratio_distribution,
+        ratio_svg: Value::from_safe_string(charts::ratio_histogram(
+            &o.ratio_bins,
+            l.ratio_axis,
+            l.members_axis,
+        )?),
+        departments: o.departments.as_ref().map(|d| departments(d, l)),
+        tables: vec![
+            users_table(
+                "most-absent",
+                l.most_absent,
+                l.absences,
+                &o.most_absent,
+                l,
+                |u| u.absent,
+            ),
+            users_table("most-late", l.most_late, l.lates, &o.most_late, l, |u| {
+                u.late
+            }),
+        ],
+        meetings: meetings_table(o, meta),
+        footer: l.footer,
+    };
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.add_template(TEMPLATE_NAME, TEMPLATE)?;
+    let html = env
+        .get_template(TEMPLATE_NAME)?
+        .render(Value::from(Serde(&page)))
+        .context("rendering the report template")?;
+    Ok(html)
+}
+
+/// Renders the page and writes it atomically.
+pub fn write(path: &Path, o: &Overview, meta: &Meta) -> Result<()> {
+    write_bytes_atomic(path, render(o, meta)?.as_bytes())
+}
+
+fn metric(name: &'static str, label: &'static str, raw: String, text: String) -> Metric {
+    Metric {
+        name,
+        label,
+        raw,
+        text,
+        key: false,
+    }
+}
+
+fn departments(d: &Top<crate::output::overview::DepartmentRow>, l: &Labels) -> Departments {
+    Departments {
+        title: l.departments_ranked,
+        name_header: l.department,
+        rate_header: l.attendance_rate,
+        rows: d
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| DepartmentRow {
+                rank: i + 1,
+                name: r.name.clone(),
+                rate: percent(r.rate),
+                bar: r.rate.map_or(0.0, |r| (r * 100.0).clamp(0.0, 100.0)),
+            })
+            .collect(),
+        note: cut_note(d, l),
+    }
+}
+
+fn cut_note<T>(t: &Top<T>, l: &Labels) -> Option<String> {
+    (t.total > t.rows.len()).then(|| l.top_note(t.rows.len(), t.total))
+}
+
+fn users_table(
+    id: &'static str,
+    title: &'static str,
+    count_header: &'static str,
+    top: &Top<UserRow>,
+    l: &Labels,
+    count: fn(&UserRow) -> i64,
+) -> Table {
+    let headers = vec![
+        Header {
+            text: l.member,
+            num: false,
+        },
+        Header {
+            text: count_header,
+            num: true,
+        },
+        Header {
+            text: l.invited,
+            num: true,
+        },
+        Header {
+            text: l.attendance_rate,
+            num: true,
+        },
+    ];
+    Table {
+        id,
+        title,
+        span: headers.len(),
+        headers,
+        rows: top
+            .rows
+            .iter()
+            .map(|u| {
+                let who = match &u.name {
+                    Some(name) => Cell {
+                        sub: Some(u.userid.clone()),
+                        ..Cell::text(name.clone())
+                    },
+                    None => Cell::text(u.userid.clone()),
+                };
+                vec![
+                    who,
+                    Cell::num(group(count(u))),
+                    Cell::num(group(u.invited)),
+                    Cell::rate(u.rate),
+                ]
+            })
+            .collect(),
+        note: cut_note(top, l),
+        nothing: l.nothing_to_show,
+    }
+}
+
+fn meetings_table(o: &Overview, meta: &Meta) -> Table {
+    let l = meta.labels;
+    let headers = vec![
+        Header {
+            text: l.meeting,
+            num: false,
+        },
+        Header {
+            text: l.start,
+            num: false,
+        },
+        Header {
+            text: l.invited,
+            num: true,
+        },
+        Header {
+            text: l.attended,
+            num: true,
+        },
+        Header {
+            text: l.attendance_rate,
+            num: true,
+        },
+    ];
+    let top = &o.lowest_meetings;
+    Table {
+        id: "lowest-meetings",
+        title: l.lowest_meetings,
+        span: headers.len(),
+        headers,
+        rows: top
+            .rows
+            .iter()
+            .map(|m| {
+                let start = m
+                    .start_ms
+                    .and_then(chrono::DateTime::from_timestamp_millis)
+                    .map(|t| {
+                        t.with_timezone(&meta.tz)
+                            .format("%Y-%m-%d %H:%M")
+                            .to_string()
+                    })
+                    .unwrap_or_default();
+                vec![
+                    Cell {
+                        sub: Some(m.meetingid.clone()),
+                        ..Cell::text(m.title.clone())
+                    },
+                    Cell {
+                        nowrap: true,
+                        ..Cell::text(start)
+                    },
+                    Cell::num(group(m.invited)),
+                    Cell::num(group(m.attended)),
+                    Cell::rate(m.rate),
+                ]
+            })
+            .collect(),
+        note: cut_note(top, l),
+        nothing: l.nothing_to_show,
+    }
+}
+
+/// The unrounded value for `data-value`: Rust's shortest round-trip form; empty when null.
+fn raw_float(v: Option<f64>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// `85.7%`; `–` when null.
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".to_string(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// Seconds as hours with one decimal and thousands separators: `1,234.5`.
+fn hours(seconds: i64) -> String {
+    let tenths = (seconds as f64 / 360.0).round() as i64;
+    format!("{}.{}", group(tenths / 10), (tenths % 10).abs())
+}
+
+/// An integer with thousands separators: `1,084,048`.
+fn group(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::job::Language;
+    use crate::config::window::DateRange;
+    use crate::output::overview::{
+        Collector, DepartmentRow as Dept, Headline, MeetingRow, Point, RATIO_BINS,
+    };
+    use chrono::NaiveDate;
+
+    fn meta(language: Language) -> Meta {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 16).unwrap();
+        Meta {
+            job: "demo".into(),
+            window: DateRange::new(d, d).unwrap(),
+            tz: chrono_tz::Asia::Shanghai,
+            generated_at: chrono::Utc::now(),
+            labels: Labels::of(language),
+        }
+    }
+
+    fn one_meeting() -> Overview {
+        Overview {
+            headline: Headline {
+                meetings: 1,
+                meetings_in_window: 1,
+                members_invited: 3,
+                members_attended: 2,
+                attendance_rate: Some(2.0 / 3.0),
+                avg_attended_ratio: Some(0.8333333333333334),
+                total_attendance_s: 7560,
+                late: 1,
+                left_early: 1,
+            },
+            statuses: vec!["ended".into()],
+            series: vec![Point {
+                start: NaiveDate::from_ymd_opt(2026, 11, 16).unwrap(),
+                invited: 3,
+                attended: 2,
+            }],
+            weekly: false,
+            ratio_bins: [0, 0, 0, 0, 0, 0, 1, 0, 0, 1],
+            lowest_meetings: Top {
+                rows: vec![MeetingRow {
+                    meetingid: "m1".into(),
+                    title: "<script>alert(1)</script>周会".into(),
+                    start_ms: Some(1_794_794_400_000),
+                    invited: 3,
+                    attended: 2,
+                    rate: Some(2.0 / 3.0),
+                }],
+                total: 1,
+            },
+            most_absent: Top::default(),
+            most_late: Top::default(),
+            departments: None,
+        }
+    }
+
+    #[test]
+    fn headline_numbers_carry_their_english_name_and_unrounded_value() {
+        let html = render(&one_meeting(), &meta(Language::ZhCn)).unwrap();
+        for needle in [
+            r#"data-metric="meetings" data-value="1">1<"#,
+            r#"data-metric="members_invited" data-value="3">3<"#,
+            r#"data-metric="attendance_rate" data-value="0.6666666666666666">66.7%<"#,
+            r#"data-metric="total_attendance_s" data-value="7560">2.1<"#,
+            "出勤率",
+            "每日出勤率",
+            r#"<html lang="zh-CN">"#,
+        ] {
+            assert!(html.contains(needle), "{needle} missing");
+        }
+    }
+
+    #[test]
+    fn the_page_is_self_contained_and_escapes_what_it_shows() {
+        let html = render(&one_meeting(), &meta(Language::En)).unwrap();
+        assert!(!html.contains("<script"), "a title is text, never markup");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;周会"));
+        for fetch in ["src=", "href=", "url(", "@import", "@font-face"] {
+            assert!(!html.contains(fetch), "{fetch} would fetch something");
+        }
+        assert!(html.contains("default-src 'none'"));
+        assert!(html.contains("Daily attendance rate") && html.contains("<svg"));
+        assert!(
+            !html.contains("id=\"departments\""),
+            "no directory, no ranking"
+        );
+    }
+
+    #[test]
+    fn a_departments_frame_adds_the_ranking_and_an_empty_window_says_so() {
+        let mut o = one_meeting();
+        o.departments = Some(Top {
+            rows: vec![Dept {
+                name: "研发部".into(),
+                rate: Some(0.9),
+            }],
+            total: 12,
+        });
+        let html = render(&o, &meta(Language::En)).unwrap();
+        assert!(html.contains("id=\"departments\"") && html.contains("研发部"));
+        assert!(html.contains("Showing the top 1 of 12"));
+
+        let empty = Collector::new(&[3], meta(Language::En).window)
+            .finish()
+            .unwrap();
+        assert_eq!(empty.ratio_bins, [0; RATIO_BINS]);
+        let html = render(&empty, &meta(Language::En)).unwrap();
+        assert!(html.contains("No counted meeting in this window."));
+        assert!(html.contains(r#"data-metric="attendance_rate" data-value="""#));
+    }
+
+    #[test]
+    fn numbers_are_grouped_for_reading() {
+        assert_eq!(group(1_084_048), "1,084,048");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(-1234), "-1,234");
+        assert_eq!(hours(7560), "2.1");
+        assert_eq!(hours(3_600 * 1234 + 1800), "1,234.5");
+        assert_eq!(percent(Some(2.0 / 3.0)), "66.7%");
+        assert_eq!(percent(None), "–");
+    }
+}

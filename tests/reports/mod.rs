@@ -1,0 +1,572 @@
+//! What HR and managers open: the workbook (`--format xlsx`), read back with calamine and
+//! checked cell by cell against the CSV tables of the same run; the report (`--format html`
+//! and the `report` command), whose headline numbers must equal the `meetings` and `users`
+//! tables, in both languages; and the demo report rendered in headless Chromium, with its
+//! screenshot kept under `target/`.
+
+mod browser;
+
+use crate::common::*;
+use calamine::{Data, Range, Reader, Xlsx, open_workbook};
+use chrono::{NaiveDate, NaiveDateTime};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const WINDOW: &str = "window=2026-11-16_2026-11-23";
+const ZONE: &str = "Asia/Shanghai";
+/// A demo meeting whose title the tests turn into a formula.
+const FORMULA_MEETING: &str = "hy8r3G29rhEeUsqHhJZFiq9zMc";
+const FORMULA_TITLE: &str = "=HYPERLINK(\"http://example.invalid\",\"点我\")";
+
+/// A run of the demo meetings with `formats`, in `language`, into a temporary folder. The
+/// bodies are a copy of `fixtures/demo` in which one title starts with `=`.
+struct Demo {
+    tmp: tempfile::TempDir,
+}
+
+impl Demo {
+    fn run(language: &str, formats: &str) -> Demo {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("bodies");
+        std::fs::create_dir_all(&src).unwrap();
+        for e in std::fs::read_dir(fixtures("demo")).unwrap() {
+            let p = e.unwrap().path();
+            std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
+        }
+        let body = src.join(format!("{FORMULA_MEETING}.json"));
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&body).unwrap()).unwrap();
+        v["title"] = FORMULA_TITLE.into();
+        std::fs::write(&body, serde_json::to_vec(&v).unwrap()).unwrap();
+        let demo = Demo { tmp };
+        demo.write_job("demo", language, "dir");
+        let o = run(bin()
+            .args(["run", "--job"])
+            .arg(demo.job("demo"))
+            .args(["--format", formats]));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        demo
+    }
+
+    /// A job over the run's store: `source` is `dir` (the bodies) or `api` (a WeCom that does
+    /// not exist, and no credentials).
+    fn write_job(&self, name: &str, language: &str, source: &str) -> PathBuf {
+        let dir = self.tmp.path();
+        let source = match source {
+            "dir" => format!("[source]\nkind = \"dir\"\ndir = {:?}\n", dir.join("bodies")),
+            _ => "[api]\nbase_url = \"http://127.0.0.1:9\"\n".to_string(),
+        };
+        write_job(
+            dir,
+            name,
+            &format!(
+                "name = \"demo\"\n{source}[ids]\nfile = {:?}\n[store]\npath = {:?}\n\
+                 [output]\ndir = {:?}\nlanguage = {language:?}\n",
+                fixtures("demo").join("ids.txt"),
+                dir.join("store.sqlite"),
+                self.out()
+            ),
+        )
+    }
+
+    fn job(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(format!("{name}.toml"))
+    }
+
+    fn out(&self) -> PathBuf {
+        self.tmp.path().join("out")
+    }
+
+    fn workbook(&self) -> Xlsx<std::io::BufReader<std::fs::File>> {
+        open_workbook(
+            self.out()
+                .join("workbooks")
+                .join(WINDOW)
+                .join("attendance.xlsx"),
+        )
+        .unwrap()
+    }
+
+    fn report(&self) -> PathBuf {
+        self.out().join("reports").join(WINDOW).join("report.html")
+    }
+
+    /// A table's CSV: its header and its rows, the date partitions in order.
+    fn csv(&self, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut parts: Vec<PathBuf> = tree(&self.out().join(table))
+            .into_iter()
+            .filter(|f| f.ends_with("part-0.csv"))
+            .map(|f| self.out().join(table).join(f))
+            .collect();
+        parts.sort();
+        let mut header = Vec::new();
+        let mut rows = Vec::new();
+        for p in parts {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+            header = r.headers().unwrap().iter().map(String::from).collect();
+            for rec in r.records() {
+                rows.push(rec.unwrap().iter().map(String::from).collect());
+            }
+        }
+        (header, rows)
+    }
+}
+
+fn sheet(wb: &mut Xlsx<std::io::BufReader<std::fs::File>>, name: &str) -> Vec<Vec<Data>> {
+    let r: Range<Data> = wb.worksheet_range(name).unwrap();
+    r.rows().map(<[Data]>::to_vec).collect()
+}
+
+/// An Excel serial date-time as a local time, to the millisecond.
+fn excel_time(serial: f64) -> NaiveDateTime {
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    base + chrono::TimeDelta::milliseconds((serial * 86_400_000.0).round() as i64)
+}
+
+/// How the Chinese workbook shows a status or kind the CSV spells in English.
+fn zh_value(column: &str, v: &str) -> String {
+    let t = match (column, v) {
+        ("status" | "meeting_status", "upcoming") => "待开始",
+        ("status" | "meeting_status", "ended") => "已结束",
+        ("status" | "meeting_status", "cancelled") => "已取消",
+        ("status" | "meeting_status", "expired") => "已过期",
+        ("attendee_kind", "member") => "成员",
+        ("attendee_kind", "external") => "外部联系人",
+        _ => v,
+    };
+    t.to_string()
+}
+
+/// Checks one workbook cell against the CSV cell of `column`; `zh` translates statuses.
+fn assert_cell(column: &str, csv: &str, cell: &Data, zh: bool, at: &str) {
+    let here = || format!("{at}, column {column}: csv {csv:?}, workbook {cell:?}");
+    if csv.is_empty() {
+        assert_eq!(*cell, Data::Empty, "{}", here());
+        return;
+    }
+    match cell {
+        Data::String(s) => {
+            // The CSV neutralises formulas with a leading '; the workbook keeps the text as
+            // text.
+            let raw = csv
+                .strip_prefix('\'')
+                .filter(|r| r.starts_with('='))
+                .unwrap_or(csv);
+            let want = if zh {
+                zh_value(column, raw)
+            } else {
+                raw.to_string()
+            };
+            assert_eq!(*s, want, "{}", here());
+        }
+        Data::Bool(b) => assert_eq!(b.to_string(), csv, "{}", here()),
+        Data::Float(f) if column.contains("rate") || column.contains("ratio") => {
+            assert_eq!(format!("{f:.6}"), csv, "{}", here());
+        }
+        Data::Float(f) => assert_eq!(f.to_string(), csv, "{}", here()),
+        Data::Int(i) => assert_eq!(i.to_string(), csv, "{}", here()),
+        Data::DateTime(d) if d.is_duration() => {
+            let secs = d.as_f64() * 86_400.0;
+            let shown = if csv.contains('.') {
+                format!("{secs:.6}")
+            } else {
+                format!("{}", secs.round() as i64)
+            };
+            assert_eq!(shown, csv, "{}", here());
+        }
+        Data::DateTime(d) if column == "meeting_date" => {
+            assert_eq!(excel_time(d.as_f64()).date().to_string(), csv, "{}", here());
+        }
+        Data::DateTime(d) => {
+            let local = chrono::DateTime::parse_from_rfc3339(csv)
+                .unwrap()
+                .naive_local();
+            assert_eq!(excel_time(d.as_f64()), local, "{}", here());
+        }
+        other => panic!("unexpected cell {other:?}: {}", here()),
+    }
+}
+
+/// The English header of a CSV column: its name, with the zone for times and the unit for
+/// durations.
+fn en_header(column: &str) -> String {
+    if column.ends_with("_start") || column.ends_with("_time") {
+        format!("{column} ({ZONE})")
+    } else if let Some(base) = column.strip_suffix("_s") {
+        format!("{base} (h:mm:ss)")
+    } else {
+        column.to_string()
+    }
+}
+
+/// Every cell of the `meetings` and `users` sheets equals the CSV of the same table.
+fn assert_sheets_equal_csv(demo: &Demo, zh: bool, sheets: [(&str, &str); 2]) {
+    let mut wb = demo.workbook();
+    for (table, sheet_name) in sheets {
+        let (header, rows) = demo.csv(table);
+        let cells = sheet(&mut wb, sheet_name);
+        assert_eq!(cells.len(), rows.len() + 1, "{table}: one row per CSV row");
+        if !zh {
+            let headers: Vec<String> = cells[0].iter().map(|c| c.to_string()).collect();
+            let want: Vec<String> = header.iter().map(|c| en_header(c)).collect();
+            assert_eq!(headers, want, "{table} headers");
+        }
+        for (i, (csv_row, xlsx_row)) in rows.iter().zip(&cells[1..]).enumerate() {
+            for (j, column) in header.iter().enumerate() {
+                let cell = xlsx_row.get(j).cloned().unwrap_or(Data::Empty);
+                assert_cell(
+                    column,
+                    &csv_row[j],
+                    &cell,
+                    zh,
+                    &format!("{table} row {}", i + 1),
+                );
+            }
+        }
+        let formulas = wb.worksheet_formula(sheet_name).unwrap();
+        assert!(
+            formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+            "{table}: no cell is a formula"
+        );
+    }
+}
+
+#[test]
+fn every_cell_of_the_meetings_and_users_sheets_equals_the_csv_tables() {
+    let demo = Demo::run("en", "csv,xlsx");
+    assert_sheets_equal_csv(&demo, false, [("meetings", "meetings"), ("users", "users")]);
+    let mut wb = demo.workbook();
+    assert_eq!(
+        wb.sheet_names(),
+        ["summary", "meetings", "users", "attendance"]
+    );
+    // The title starting with = is a text cell, ids are text, the attendance sheet holds every
+    // row of the attendance table.
+    let meetings = sheet(&mut wb, "meetings");
+    let row = meetings
+        .iter()
+        .find(|r| r[0] == Data::String(FORMULA_MEETING.into()))
+        .expect("the meeting with a formula title");
+    assert_eq!(row[1], Data::String(FORMULA_TITLE.into()));
+    let (att_header, att_rows) = demo.csv("attendance");
+    let attendance = sheet(&mut wb, "attendance");
+    assert_eq!(attendance.len(), att_rows.len() + 1);
+    for (i, (csv_row, xlsx_row)) in att_rows.iter().zip(&attendance[1..]).enumerate() {
+        for (j, column) in att_header.iter().enumerate() {
+            let cell = xlsx_row.get(j).cloned().unwrap_or(Data::Empty);
+            assert_cell(
+                column,
+                &csv_row[j],
+                &cell,
+                false,
+                &format!("attendance row {}", i + 1),
+            );
+        }
+    }
+}
+
+#[test]
+fn the_chinese_workbook_names_its_sheets_and_headers_in_chinese_and_keeps_the_numbers() {
+    let demo = Demo::run("zh-CN", "csv,xlsx");
+    assert_sheets_equal_csv(&demo, true, [("meetings", "会议"), ("users", "参会人")]);
+    let mut wb = demo.workbook();
+    assert_eq!(wb.sheet_names(), ["概览", "会议", "参会人", "出勤明细"]);
+    let meetings = sheet(&mut wb, "会议");
+    let headers: Vec<String> = meetings[0].iter().map(|c| c.to_string()).collect();
+    for h in [
+        "会议ID",
+        "会议主题",
+        "开始时间 (Asia/Shanghai)",
+        "出勤率",
+        "迟到人数",
+    ] {
+        assert!(
+            headers.contains(&h.to_string()),
+            "{h} missing from {headers:?}"
+        );
+    }
+    let summary = sheet(&mut wb, "概览");
+    assert_eq!(summary[0][0], Data::String("会议出勤报告".into()));
+    // The CSV keeps its English column names for machines.
+    assert_eq!(demo.csv("meetings").0[0], "meetingid");
+}
+
+/// The `data-metric` / `data-value` pairs of a page, in order.
+fn metrics(html: &str) -> BTreeMap<String, String> {
+    html.split("data-metric=\"")
+        .skip(1)
+        .map(|rest| {
+            let name = &rest[..rest.find('"').unwrap()];
+            let value = rest.split("data-value=\"").nth(1).unwrap();
+            (
+                name.to_string(),
+                value[..value.find('"').unwrap()].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The headline the tables imply: sums over the ended meetings (the job's counted status),
+/// cross-checked with the users table.
+fn headline_from_tables(demo: &Demo) -> BTreeMap<String, String> {
+    let (mh, mrows) = demo.csv("meetings");
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap();
+    let ended: Vec<&Vec<String>> = mrows
+        .iter()
+        .filter(|r| r[col(&mh, "status")] == "ended")
+        .collect();
+    let sum = |name: &str| -> i64 {
+        ended
+            .iter()
+            .map(|r| r[col(&mh, name)].parse::<i64>().unwrap())
+            .sum()
+    };
+    let (invited, attended) = (sum("members_invited"), sum("members_attended"));
+    let (uh, urows) = demo.csv("users");
+    let users_sum = |name: &str| -> i64 {
+        urows
+            .iter()
+            .filter(|r| r[col(&uh, "attendee_kind")] == "member")
+            .map(|r| r[col(&uh, name)].parse::<i64>().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        users_sum("meetings_invited"),
+        invited,
+        "users agree with meetings"
+    );
+    assert_eq!(users_sum("meetings_attended"), attended);
+    assert_eq!(users_sum("late_count"), sum("late_count"));
+    BTreeMap::from([
+        ("meetings".into(), ended.len().to_string()),
+        ("members_invited".into(), invited.to_string()),
+        ("members_attended".into(), attended.to_string()),
+        (
+            "attendance_rate".into(),
+            (attended as f64 / invited as f64).to_string(),
+        ),
+        (
+            "total_attendance_s".into(),
+            sum("total_attendance_s").to_string(),
+        ),
+        ("late_count".into(), sum("late_count").to_string()),
+        (
+            "left_early_count".into(),
+            sum("left_early_count").to_string(),
+        ),
+    ])
+}
+
+fn assert_headline(html: &str, want: &BTreeMap<String, String>) {
+    let got = metrics(html);
+    for (name, value) in want {
+        assert_eq!(got.get(name), Some(value), "data-metric {name}");
+    }
+    assert!(got.contains_key("avg_attended_ratio"));
+}
+
+#[test]
+fn the_report_headline_equals_the_meetings_and_users_tables_in_both_languages() {
+    for (language, words) in [
+        (
+            "zh-CN",
+            ["出勤率", "每日出勤率", "缺席最多的成员", "lang=\"zh-CN\""],
+        ),
+        (
+            "en",
+            [
+                "Attendance rate",
+                "Daily attendance rate",
+                "Members with the most absences",
+                "lang=\"en\"",
+            ],
+        ),
+    ] {
+        let demo = Demo::run(language, "csv,html");
+        let html = std::fs::read_to_string(demo.report()).unwrap();
+        assert_headline(&html, &headline_from_tables(&demo));
+        for w in words {
+            assert!(html.contains(w), "{language}: {w} missing");
+        }
+        assert_eq!(html.matches("<svg").count(), 2, "two charts");
+    }
+}
+
+#[test]
+fn the_report_command_builds_the_page_from_the_store_without_network_nor_touching_the_tables() {
+    let demo = Demo::run("zh-CN", "csv,parquet");
+    // Every file of the three tables, with a digest of its bytes.
+    let tables = |demo: &Demo| -> Vec<(String, u64)> {
+        use std::hash::{Hash, Hasher};
+        tree(&demo.out())
+            .into_iter()
+            .filter(|f| {
+                ["attendance/", "meetings/", "users/"]
+                    .iter()
+                    .any(|t| f.starts_with(t))
+            })
+            .map(|f| {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::fs::read(demo.out().join(&f)).unwrap().hash(&mut h);
+                (f, h.finish())
+            })
+            .collect()
+    };
+    let before = tables(&demo);
+    // The job now reads a WeCom that does not exist, with no credentials: the report needs
+    // neither.
+    let job = demo.write_job("offline", "en", "api");
+    let o = run(bin().args(["report", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), demo.report().display().to_string());
+    assert_eq!(
+        tables(&demo),
+        before,
+        "the tables and the store are untouched"
+    );
+    let html = std::fs::read_to_string(demo.report()).unwrap();
+    assert_headline(&html, &headline_from_tables(&demo));
+    assert_eq!(last_report(&demo.out())["command"], "report");
+
+    // A window of one day: the page covers that day only.
+    let o = run(bin()
+        .args(["report", "--job"])
+        .arg(&job)
+        .args(["--date", "2026-11-17"]));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let day = demo
+        .out()
+        .join("reports/window=2026-11-17_2026-11-17/report.html");
+    assert_eq!(stdout(&o).trim(), day.display().to_string());
+    let m = metrics(&std::fs::read_to_string(&day).unwrap());
+    let (mh, mrows) = demo.csv("meetings");
+    let date = mh.iter().position(|c| c == "meeting_date").unwrap();
+    let status = mh.iter().position(|c| c == "status").unwrap();
+    let that_day = mrows
+        .iter()
+        .filter(|r| r[date] == "2026-11-17" && r[status] == "ended")
+        .count();
+    assert_eq!(m["meetings"], that_day.to_string());
+}
+
+#[test]
+fn one_meeting_makes_a_readable_report_with_one_point() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ids = tmp.path().join("ids.txt");
+    std::fs::write(&ids, format!("{FORMULA_MEETING}\n")).unwrap();
+    let job = write_job(
+        tmp.path(),
+        "one",
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {:?}\n[ids]\nfile = {ids:?}\n[output]\ndir = {:?}\n\
+             formats = [\"html\", \"xlsx\"]\nlanguage = \"en\"\n",
+            fixtures("demo"),
+            tmp.path().join("out")
+        ),
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let files = tree(&tmp.path().join("out"));
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.starts_with("meetings/") || f.ends_with(".csv")),
+        "no partition without csv or parquet: {files:?}"
+    );
+    let page = files.iter().find(|f| f.ends_with("report.html")).unwrap();
+    let html = std::fs::read_to_string(tmp.path().join("out").join(page)).unwrap();
+    let m = metrics(&html);
+    assert_eq!(m["meetings"], "1");
+    assert_eq!(m["members_invited"], "9");
+    assert_eq!(m["members_attended"], "6");
+    assert_eq!(m["attendance_rate"], (6.0f64 / 9.0).to_string());
+    // One point on the rate line, no cut-off note under any table.
+    let rate_chart = &html[html.find("id=\"rate-chart\"").unwrap()..];
+    let rate_chart = &rate_chart[..rate_chart.find("</figure>").unwrap()];
+    assert_eq!(rate_chart.matches("<circle").count(), 1);
+    assert!(!html.contains("Showing the top"));
+}
+
+#[test]
+fn a_long_window_of_many_meetings_is_charted_by_week_and_cut_to_the_top_ten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bodies = tmp.path().join("bodies");
+    let g = wecom_fake::generate::GenConfig {
+        meetings: 400,
+        attendees: 40,
+        days: 120,
+        first_day: NaiveDate::from_ymd_opt(2026, 1, 5).unwrap(),
+        ..Default::default()
+    };
+    wecom_fake::generate::write_dir(&g, &bodies).unwrap();
+    let job = write_job(
+        tmp.path(),
+        "many",
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {bodies:?}\n[ids]\nfile = {:?}\n[output]\ndir = {:?}\n\
+             formats = [\"html\"]\nlanguage = \"en\"\n",
+            bodies.join("ids.txt"),
+            tmp.path().join("out")
+        ),
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let page = tree(&tmp.path().join("out"))
+        .into_iter()
+        .find(|f| f.ends_with("report.html"))
+        .unwrap();
+    let html = std::fs::read_to_string(tmp.path().join("out").join(page)).unwrap();
+    assert!(
+        html.contains("Weekly attendance rate"),
+        "120 days are charted by week"
+    );
+    let rate_chart = &html[html.find("id=\"rate-chart\"").unwrap()..];
+    let rate_chart = &rate_chart[..rate_chart.find("</figure>").unwrap()];
+    assert!(
+        rate_chart.matches("<circle").count() <= 18,
+        "one point a week"
+    );
+    let lowest = &html[html.find("id=\"lowest-meetings\"").unwrap()..];
+    assert_eq!(
+        lowest[..lowest.find("</table>").unwrap()]
+            .matches("<tr>")
+            .count(),
+        1 + 10
+    );
+    assert!(lowest.contains("Showing the top 10 of"), "the cut is said");
+    assert!(
+        html.len() < 200_000,
+        "the page stays small: {} bytes",
+        html.len()
+    );
+}
+
+#[test]
+fn the_demo_report_renders_in_headless_chromium_with_the_tables_numbers() {
+    let demo = Demo::run("zh-CN", "csv,html");
+    let page = demo.report();
+    let dom = browser::dump_dom(&page);
+    assert!(
+        dom.contains("<html lang=\"zh-CN\">"),
+        "the browser parsed the page"
+    );
+    assert_headline(&dom, &headline_from_tables(&demo));
+    assert_eq!(dom.matches("<svg").count(), 2, "both charts are in the DOM");
+    assert!(dom.contains("会议出勤报告"));
+
+    let png = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("report-screenshots")
+        .join("demo-report-zh-CN.png");
+    let _ = std::fs::remove_file(&png);
+    browser::screenshot(&page, &png, 1700);
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(browser::png_size(&bytes), (browser::WIDTH, 1700));
+    assert!(
+        bytes.len() > 50_000,
+        "a page with text and charts, not a blank one"
+    );
+}
