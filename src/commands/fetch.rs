@@ -44,6 +44,8 @@ pub async fn fetch_window(
         report.counts.duplicate_ids = list.duplicates;
         report.counts.skipped_input_lines = list.problems.len();
         report.input_problems = list.problems;
+        // Counted before fetching, so a run stopped by gettoken still says what it was asked.
+        report.counts.requested = list.ids.len();
         let out =
             scheduler::fetch(Arc::new(source), store, &list.ids, job.refetch, in_flight).await?;
         Ok((out, list.ids))

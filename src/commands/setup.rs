@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 /// Tasks in flight when reading a directory source (no network, no pacing).
 const DIR_IN_FLIGHT: usize = 64;
+/// The largest body read from a source folder.
+const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The validated job and the window the command covers.
 pub fn job_and_window(
@@ -96,7 +98,13 @@ pub fn api_client(job: &Job) -> Result<Option<Arc<Client>>> {
 /// Where the job's bodies come from, and how many may be in flight at once.
 pub fn source(job: &Job, client: Option<&Arc<Client>>) -> (Source, usize) {
     match (&job.source, client) {
-        (SourceCfg::Dir(d), _) => (Source::Dir(d.clone()), DIR_IN_FLIGHT),
+        (SourceCfg::Dir(d), _) => (
+            Source::Dir {
+                dir: d.clone(),
+                max_bytes: DEFAULT_MAX_BODY_BYTES,
+            },
+            DIR_IN_FLIGHT,
+        ),
         (SourceCfg::Api, Some(c)) => (Source::Api(c.clone()), job.fetch.concurrency * 2),
         (SourceCfg::Api, None) => unreachable!("api_client returns a client for the API source"),
     }

@@ -23,12 +23,32 @@ pub struct InputProblem {
 
 impl std::fmt::Display for InputProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The message may quote the line: a terminal must not act on what a file contains.
+        let message = printable(&self.message);
         match self.line {
             // Not from a line of a file (an organizer of the job whose listing failed).
-            0 => write!(f, "{}: {}", self.file, self.message),
-            line => write!(f, "{}:{line}: {}", self.file, self.message),
+            0 => write!(f, "{}: {message}", self.file),
+            line => write!(f, "{}:{line}: {message}", self.file),
         }
     }
+}
+
+/// `text` with control characters (escape sequences, carriage returns, NULs …) written as
+/// escapes (`\u{1b}`), for printing untrusted text on a terminal or in a log line.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
 }
 
 #[derive(Debug, Default, Clone)]
@@ -46,10 +66,43 @@ pub fn is_valid_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Reads an ids file. A line that is not valid UTF-8 is skipped and reported with its line
+/// number; the other lines are still read.
 pub fn read_ids_file(path: &Path) -> Result<IdList> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read ids file {}", path.display()))?;
-    Ok(parse_ids(&text, &path.display().to_string()))
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read ids file {}", path.display()))?;
+    let file = path.display().to_string();
+    let (text, bad_lines) = match String::from_utf8(bytes) {
+        Ok(text) => (text, Vec::new()),
+        Err(e) => utf8_lines(e.as_bytes()),
+    };
+    let mut list = parse_ids(&text, &file);
+    for line in bad_lines {
+        list.problems.push(InputProblem {
+            file: file.clone(),
+            line,
+            message: "the line is not valid UTF-8 text".into(),
+        });
+    }
+    list.problems.sort_by_key(|p| p.line);
+    Ok(list)
+}
+
+/// The lines of `bytes` with those that are not UTF-8 left empty (so line numbers hold), and
+/// the 1-based numbers of those lines.
+fn utf8_lines(bytes: &[u8]) -> (String, Vec<usize>) {
+    let mut text = String::with_capacity(bytes.len());
+    let mut bad = Vec::new();
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        match std::str::from_utf8(line) {
+            Ok(l) => text.push_str(l),
+            Err(_) => bad.push(i + 1),
+        }
+    }
+    (text, bad)
 }
 
 pub fn parse_ids(text: &str, file: &str) -> IdList {
@@ -192,6 +245,31 @@ mod tests {
                 .to_string()
                 .starts_with("ids.txt:2: 'not an id'")
         );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_skipped_with_its_number_and_the_rest_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ids.txt");
+        std::fs::write(&p, b"hyA\nhy\xff\xfeB\nhyC\n").unwrap();
+        let l = read_ids_file(&p).unwrap();
+        assert_eq!(l.ids, ["hyA", "hyC"]);
+        assert_eq!(l.problems.len(), 1);
+        assert_eq!(l.problems[0].line, 2);
+        assert!(
+            l.problems[0]
+                .to_string()
+                .contains(":2: the line is not valid UTF-8")
+        );
+    }
+
+    #[test]
+    fn untrusted_text_is_printed_with_control_characters_escaped() {
+        let l = parse_ids("hy\u{1b}[2Jx\n", "f");
+        let shown = l.problems[0].to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(shown.contains("\\u{1b}[2Jx"), "{shown}");
+        assert_eq!(printable("plain 中文"), "plain 中文");
     }
 
     #[test]

@@ -361,7 +361,13 @@ impl Job {
             // A file stem like `nightly.cn` becomes `nightly_cn`.
             None => stem
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect(),
         };
         let tz_name = f.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.into());
@@ -575,7 +581,10 @@ mod tests {
     fn a_name_that_would_leave_the_output_folder_is_refused() {
         for bad in ["../../escape", "/etc", "", "a/b", "名字"] {
             let err = parse(&format!("name = {bad:?}\n")).unwrap_err();
-            assert!(format!("{err:#}").contains("only letters, digits"), "{bad}: {err:#}");
+            assert!(
+                format!("{err:#}").contains("only letters, digits"),
+                "{bad}: {err:#}"
+            );
         }
         let job = Job::build(JobFile::default(), "night.ly", &Overrides::default()).unwrap();
         assert_eq!(job.name, "night_ly");

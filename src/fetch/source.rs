@@ -3,12 +3,18 @@
 //! interface and does not care which.
 
 use crate::wecom::client::{CallError, Client};
-use std::path::PathBuf;
+use anyhow::Context;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use tokio::io::AsyncReadExt;
 
 pub enum Source {
     Api(Arc<Client>),
-    Dir(PathBuf),
+    /// A folder of `<meetingid>.json` bodies; files larger than `max_bytes` are refused.
+    Dir {
+        dir: PathBuf,
+        max_bytes: u64,
+    },
 }
 
 impl Source {
@@ -16,7 +22,7 @@ impl Source {
     pub fn label(&self) -> &'static str {
         match self {
             Source::Api(_) => "api",
-            Source::Dir(_) => "dir",
+            Source::Dir { .. } => "dir",
         }
     }
 
@@ -24,29 +30,32 @@ impl Source {
     pub async fn get_info(&self, meetingid: &str) -> Result<Vec<u8>, CallError> {
         match self {
             Source::Api(c) => c.get_info(meetingid).await,
-            Source::Dir(dir) => {
+            Source::Dir { dir, max_bytes } => {
                 let path = dir.join(format!("{meetingid}.json"));
-                tokio::fs::read(&path)
+                read_body_file(&path, *max_bytes)
                     .await
-                    .map_err(|e| CallError::PerMeeting {
+                    .map_err(|message| CallError::PerMeeting {
                         errcode: None,
-                        message: format!("cannot read {}: {e}", path.display()),
+                        message,
                     })
             }
         }
     }
 
-    /// Every meeting id a directory source holds (file stems of `*.json`), sorted.
-    pub fn list_dir(dir: &std::path::Path) -> anyhow::Result<Vec<String>> {
-        use anyhow::Context;
+    /// Every meeting id a directory source holds (file stems of `*.json` that are regular
+    /// files, or links to one), sorted.
+    pub fn list_dir(dir: &Path) -> anyhow::Result<Vec<String>> {
         let mut ids = Vec::new();
         for e in std::fs::read_dir(dir)
             .with_context(|| format!("cannot list the source folder {}", dir.display()))?
         {
-            let p = e?.path();
+            let p = e
+                .with_context(|| format!("cannot list the source folder {}", dir.display()))?
+                .path();
             if p.extension().is_some_and(|x| x == "json")
                 && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
                 && crate::config::ids::is_valid_id(stem)
+                && std::fs::metadata(&p).is_ok_and(|m| m.is_file())
             {
                 ids.push(stem.to_string());
             }
@@ -54,4 +63,44 @@ impl Source {
         ids.sort();
         Ok(ids)
     }
+}
+
+/// Reads a captured body: only a regular file (a FIFO would block the run for ever, a link to
+/// `/dev/zero` would never end), and at most `max_bytes` of it.
+async fn read_body_file(path: &Path, max_bytes: u64) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    // Follows links: what counts is the file they lead to. Checked before opening, since
+    // opening a FIFO for reading blocks until a writer comes.
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{shown} is not a regular file; only regular files are read"
+        ));
+    }
+    if meta.len() > max_bytes {
+        return Err(too_large(path, max_bytes));
+    }
+    let file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let mut body = Vec::with_capacity(meta.len() as usize);
+    // A file that grows after the check is still cut at the cap.
+    file.take(max_bytes + 1)
+        .read_to_end(&mut body)
+        .await
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if body.len() as u64 > max_bytes {
+        return Err(too_large(path, max_bytes));
+    }
+    Ok(body)
+}
+
+fn too_large(path: &Path, max_bytes: u64) -> String {
+    format!(
+        "{} is larger than the {} MiB a body may have (fetch.max_body_mb)",
+        path.display(),
+        max_bytes / (1024 * 1024)
+    )
 }

@@ -97,7 +97,8 @@ impl Writer<'_> {
         remove_stale_temporaries(dir)?;
         let marker = dir.join(SUCCESS_MARKER);
         if marker.exists() {
-            fs::remove_file(&marker)?;
+            fs::remove_file(&marker)
+                .with_context(|| format!("cannot remove {}", marker.display()))?;
         }
         let mut files = Vec::with_capacity(self.formats.len());
         for format in self.formats {
@@ -357,12 +358,14 @@ fn date_partitions(table_dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>> {
 /// Removes temporary files a killed run left behind (`.part-0.csv.tmp-PID`); readers of the
 /// dataset ignore dot-files anyway, this only keeps the folder tidy.
 fn remove_stale_temporaries(dir: &Path) -> Result<()> {
-    for e in fs::read_dir(dir)? {
-        let e = e?;
+    let listing = || format!("cannot list {}", dir.display());
+    for e in fs::read_dir(dir).with_context(listing)? {
+        let e = e.with_context(listing)?;
         let name = e.file_name();
         let name = name.to_string_lossy();
         if name.starts_with('.') && name.contains(".tmp-") {
-            fs::remove_file(e.path())?;
+            fs::remove_file(e.path())
+                .with_context(|| format!("cannot remove {}", e.path().display()))?;
         }
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! The run report: `OUT/_runs/<run-id>.json` with the window, counts, failures, data-quality
 //! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
 
-use crate::config::ids::InputProblem;
+use crate::config::ids::{InputProblem, printable};
 use crate::domain::MeetingFailure;
 use crate::output::partitions::{Written, write_bytes_atomic};
 use crate::transform::flatten::Quality;
@@ -177,7 +177,11 @@ impl RunReport {
                 .errcode
                 .map(|c| format!(" errcode {c}"))
                 .unwrap_or_default();
-            s.push_str(&format!("\n  failed: {}{code}: {}", f.meetingid, f.reason));
+            s.push_str(&format!(
+                "\n  failed: {}{code}: {}",
+                printable(&f.meetingid),
+                printable(&f.reason)
+            ));
         }
         if self.failures.len() > 20 {
             s.push_str(&format!(

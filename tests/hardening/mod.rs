@@ -384,3 +384,127 @@ fn a_person_listed_twice_counts_once_and_odd_bodies_fail_alone() {
         .unwrap();
     assert_eq!(p1_row.split(',').nth(invited).unwrap(), "2");
 }
+
+/// Runs `cmd` for at most `limit`; a run still going then is killed and reported as hung.
+fn run_at_most(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("the run hung (still running after {limit:?})");
+        }
+    }
+}
+
+#[test]
+fn a_fifo_or_a_link_to_dev_zero_in_the_source_folder_fails_its_meeting_instead_of_hanging() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = folder_with(tmp.path(), &[]);
+    let src = tmp.path().join("src");
+    let mkfifo = std::process::Command::new("mkfifo")
+        .arg(src.join("hyFifo.json"))
+        .status()
+        .unwrap();
+    assert!(mkfifo.success());
+    std::os::unix::fs::symlink("/dev/zero", src.join("hyZero.json")).unwrap();
+    // Listed explicitly, so the folder listing (which skips them) does not hide them.
+    let mut ids: Vec<String> = std::fs::read_dir(fixtures("demo"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            (p.extension()? == "json").then(|| p.file_stem().unwrap().to_string_lossy().into())
+        })
+        .collect();
+    ids.extend(["hyFifo".to_string(), "hyZero".to_string()]);
+    let ids_file = tmp.path().join("ids.txt");
+    std::fs::write(&ids_file, ids.join("\n")).unwrap();
+    let o = run_at_most(
+        bin()
+            .args(["run", "--ids"])
+            .arg(&ids_file)
+            .arg("--job")
+            .arg(&job),
+        std::time::Duration::from_secs(120),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let r = last_report(&tmp.path().join("out"));
+    let failed: Vec<&str> = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["meetingid"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["hyFifo", "hyZero"]);
+    assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
+    assert_eq!(r["counts"]["meetings_in_window"], 24);
+}
+
+#[test]
+fn errors_about_the_output_folder_name_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = "/proc/self/no-such-output";
+    let job = write_job(
+        tmp.path(),
+        "ro",
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {:?}\n[output]\ndir = {out:?}\n[store]\npath = {:?}\n",
+            fixtures("demo"),
+            tmp.path().join("store/raw.sqlite")
+        ),
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(out), "{}", stderr(&o));
+    // And about the store.
+    let store = "/proc/self/no-such-store/raw.sqlite";
+    let job = write_job(
+        tmp.path(),
+        "ro-store",
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {:?}\n[output]\ndir = {:?}\n[store]\npath = {store:?}\n",
+            fixtures("demo"),
+            tmp.path().join("out")
+        ),
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/proc/self/no-such-store"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[tokio::test]
+async fn a_run_stopped_by_gettoken_still_counts_the_ids_it_was_asked_for() {
+    let s = Scenario::meetings(5, 3).api_job("").start().await;
+    let o = run_async({
+        let mut c = s.cmd(&["run"]);
+        c.env(SECRET_ENV, "wrong-secret");
+        c
+    })
+    .await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("5 meetings requested"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(s.report()["counts"]["requested"], 5);
+    s.shutdown().await;
+}
