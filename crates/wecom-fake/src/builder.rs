@@ -4,6 +4,7 @@
 use super::FakeConfig;
 use super::faults::Fault;
 use super::handle::FakeHandle;
+use super::list::Listing;
 use super::state::{FaultPlan, State, StoredMeeting};
 use crate::generate::{self, GenConfig};
 use anyhow::Context;
@@ -107,6 +108,30 @@ impl FakeWecom {
     /// every get_user_meetingid call for an organizer of that userid.
     pub fn fail_always(mut self, meetingid: &str, errcode: i64) -> Self {
         self.plan.always.insert(meetingid.to_owned(), errcode);
+        self
+    }
+
+    /// The next `gettoken` calls get these faults, in order, then normal answers.
+    pub fn script_gettoken(mut self, faults: Vec<Fault>) -> Self {
+        self.plan.gettoken.extend(faults);
+        self
+    }
+
+    /// Every `get_user_meetingid` page of `userid` answers a new cursor: the listing never
+    /// ends (pages past the organizer's meetings are empty).
+    pub fn endless_listing(mut self, userid: &str) -> Self {
+        self.plan
+            .listings
+            .insert(userid.to_owned(), Listing::Endless);
+        self
+    }
+
+    /// Every `get_user_meetingid` page of `userid` answers the cursor `"1"`: the second page
+    /// repeats the cursor of the first.
+    pub fn looping_listing(mut self, userid: &str) -> Self {
+        self.plan
+            .listings
+            .insert(userid.to_owned(), Listing::Looping);
         self
     }
 

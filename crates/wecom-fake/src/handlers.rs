@@ -5,7 +5,7 @@
 //! `get_info` applies its checks in the order a client meets them at WeCom: token, concurrency
 //! (45033), rate (45009), scripted or always-failing faults, random faults, latency, answer.
 
-use super::faults::{self, Fault};
+use super::faults::{self, Caller, Fault};
 use super::limits::pause;
 use super::list;
 use super::reply::{self, errcode};
@@ -42,6 +42,22 @@ pub(crate) fn router(state: Arc<State>) -> Router {
 async fn gettoken(Shared(s): Shared<Arc<State>>, Query(q): Params) -> Response {
     bump(&s.counters.gettoken_calls);
     let field = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    match s.next_gettoken_fault() {
+        None => {}
+        Some(Fault::Slow) => {
+            bump(&s.counters.faults_injected);
+            pause(s.cfg.slow_delay).await;
+        }
+        Some(f) => {
+            bump(&s.counters.faults_injected);
+            let caller = Caller {
+                token: None,
+                secret: field("corpsecret").unwrap_or(&s.cfg.secret),
+            };
+            let busy = Bytes::from(reply::error_body(errcode::BUSY));
+            return faults::render(&f, &busy, &caller);
+        }
+    }
     let refusal = match (field("corpid"), field("corpsecret")) {
         (None, _) => Some(errcode::MISSING_CORPID),
         (Some(c), _) if c != s.cfg.corpid => Some(errcode::INVALID_CORPID),
@@ -57,7 +73,10 @@ async fn gettoken(Shared(s): Shared<Arc<State>>, Query(q): Params) -> Response {
         "errcode": 0,
         "errmsg": "ok",
         "access_token": s.issue_token(),
-        "expires_in": s.cfg.token_ttl_s,
+        "expires_in": s
+            .cfg
+            .announced_ttl_s
+            .unwrap_or_else(|| i64::try_from(s.cfg.token_ttl_s).unwrap_or(i64::MAX)),
     });
     reply::json(body.to_string())
 }
@@ -113,7 +132,11 @@ async fn get_info(Shared(s): Shared<Arc<State>>, Query(q): Params, body: Bytes) 
         }
         Some(f) => {
             bump(&s.counters.faults_injected);
-            faults::render(&f, &answer)
+            let caller = Caller {
+                token: q.get("access_token").map(String::as_str),
+                secret: &s.cfg.secret,
+            };
+            faults::render(&f, &answer, &caller)
         }
     }
 }
@@ -144,7 +167,10 @@ async fn get_user_meetingid(
         .by_organizer
         .get(&req.userid)
         .map_or(&[][..], Vec::as_slice);
-    let (ids, next_cursor) = list::page(meetings, &req);
+    let (ids, mut next_cursor) = list::page(meetings, &req);
+    if let Some(listing) = s.listing(&req.userid) {
+        next_cursor = listing.next_cursor(&req);
+    }
     let body = serde_json::json!({
         "errcode": 0,
         "errmsg": "ok",

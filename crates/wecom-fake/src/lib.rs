@@ -3,7 +3,10 @@
 //! It serves `gettoken`, `meeting/get_info` and `meeting/get_user_meetingid` on 127.0.0.1 with
 //! WeCom's habits: errors as HTTP 200 with an `errcode`, tokens that expire, a per-second rate
 //! limit (45009), a concurrency limit (45033), and busy faults (scripted per meeting id or drawn
-//! at random from a seeded RNG). Bodies are served verbatim, so fixtures and generated meetings
+//! at random from a seeded RNG). It also misbehaves the ways a client must withstand: a
+//! redirect, a body without end, an `errmsg` echoing the credentials, `Retry-After` (each a
+//! [`Fault`], scripted for get_info or gettoken), a token lifetime announced as 0, and organizers whose
+//! listing never ends or repeats its cursor. Bodies are served verbatim, so fixtures and generated meetings
 //! reach the client byte for byte. `/_fake/stats` reports what the server saw, which is how
 //! tests check the client's cost (one call per meeting, one token per lifetime).
 //!
@@ -57,6 +60,9 @@ pub struct FakeConfig {
     pub secret: String,
     /// `expires_in` returned by `gettoken`; tokens older than this get 42001.
     pub token_ttl_s: u64,
+    /// The `expires_in` `gettoken` announces instead of `token_ttl_s` (0 or negative, as a
+    /// misbehaving server might); the tokens still live `token_ttl_s`. `None` = the truth.
+    pub announced_ttl_s: Option<i64>,
     /// Added to every `get_info` and `get_user_meetingid` answer that passes the admission
     /// checks (token, concurrency, rate).
     pub latency: Duration,
@@ -83,6 +89,7 @@ impl Default for FakeConfig {
             corpid: DEFAULT_CORPID.to_owned(),
             secret: DEFAULT_SECRET.to_owned(),
             token_ttl_s: DEFAULT_TOKEN_TTL_S,
+            announced_ttl_s: None,
             latency: Duration::ZERO,
             rate_limit: None,
             rate_limit_burst: None,
@@ -102,6 +109,7 @@ impl fmt::Debug for FakeConfig {
             .field("corpid", &self.corpid)
             .field("secret", &"<redacted>")
             .field("token_ttl_s", &self.token_ttl_s)
+            .field("announced_ttl_s", &self.announced_ttl_s)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_burst", &self.rate_limit_burst)

@@ -4,6 +4,9 @@
 //! `limit` (default and maximum 100) at a time. The cursor is an opaque string to the client:
 //! `"0"` (or empty) is the first page, and `next_cursor` is `""` on the last one. Numbers are
 //! accepted as JSON numbers or numeric strings, as WeCom does.
+//!
+//! An organizer's listing can be set to misbehave ([`Listing`]): a cursor that never ends, or
+//! one that comes back again.
 
 use super::reply::errcode;
 use serde::Deserialize;
@@ -21,6 +24,25 @@ struct RawRequest {
     begin_time: Option<Value>,
     end_time: Option<Value>,
     limit: Option<Value>,
+}
+
+/// A listing that does not end as it should.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Listing {
+    /// Every page answers a new, non-empty `next_cursor`, for ever.
+    Endless,
+    /// Every page answers the same `next_cursor`, `"1"`.
+    Looping,
+}
+
+impl Listing {
+    /// The `next_cursor` this listing answers to `req` instead of the honest one.
+    pub(crate) fn next_cursor(self, req: &ListRequest) -> String {
+        match self {
+            Listing::Endless => (req.offset + req.limit).to_string(),
+            Listing::Looping => "1".to_owned(),
+        }
+    }
 }
 
 /// A validated `get_user_meetingid` request.

@@ -5,6 +5,7 @@
 use super::FakeConfig;
 use super::faults::{self, Fault};
 use super::limits::{InFlight, TokenBucket};
+use super::list::Listing;
 use super::reply::errcode;
 use super::stats::Counters;
 use axum::body::Bytes;
@@ -36,6 +37,10 @@ pub(crate) struct FaultPlan {
     pub scripted: HashMap<String, VecDeque<Fault>>,
     /// Served on every call once the script is used up.
     pub always: HashMap<String, i64>,
+    /// Served to `gettoken` calls first, one per call, in order.
+    pub gettoken: VecDeque<Fault>,
+    /// Organizers whose `get_user_meetingid` listing misbehaves.
+    pub listings: HashMap<String, Listing>,
 }
 
 struct IssuedToken {
@@ -168,6 +173,21 @@ impl State {
         }
         let mut rng = self.fault_rng.lock().expect("rng lock");
         (rng.f64() < self.cfg.fault_rate).then(|| faults::random(&mut rng))
+    }
+
+    /// The next scripted fault of `gettoken`, if any.
+    pub fn next_gettoken_fault(&self) -> Option<Fault> {
+        self.plan.lock().expect("plan lock").gettoken.pop_front()
+    }
+
+    /// How the listing of `userid` misbehaves, if it does.
+    pub fn listing(&self, userid: &str) -> Option<Listing> {
+        self.plan
+            .lock()
+            .expect("plan lock")
+            .listings
+            .get(userid)
+            .copied()
     }
 
     /// The errcode every call naming `id` answers, if `fail_always` set one.

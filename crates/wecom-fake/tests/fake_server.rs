@@ -213,6 +213,165 @@ async fn a_meeting_set_to_fail_always_gets_its_errcode_on_every_call() {
     s.shutdown().await;
 }
 
+/// A client that shows redirects instead of following them.
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_scripted_redirect_answers_its_status_and_location_on_get_info_and_gettoken() {
+    let elsewhere = "http://192.0.2.1/cgi-bin/meeting/get_info";
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+        .script("hyA", vec![Fault::Redirect(307, elsewhere.to_owned())])
+        .script_gettoken(vec![Fault::Redirect(302, "http://192.0.2.1/".to_owned())])
+        .start()
+        .await
+        .unwrap();
+    let (c, base) = (no_redirects(), s.base_url());
+    let first = c
+        .get(format!("{base}/cgi-bin/gettoken"))
+        .query(&[("corpid", "demo-corp"), ("corpsecret", "demo-secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status().as_u16(), 302);
+    assert_eq!(first.headers()["location"], "http://192.0.2.1/");
+    let t = token(&c, &base).await;
+    let r = c
+        .post(format!("{base}/cgi-bin/meeting/get_info"))
+        .query(&[("access_token", &t)])
+        .json(&json!({ "meetingid": "hyA" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 307);
+    assert_eq!(r.headers()["location"], elsewhere);
+    assert_eq!(
+        get_info(&c, &base, &t, "hyA").await,
+        (200, BODY_A.to_owned())
+    );
+    assert_eq!(s.stats().faults_injected, 2);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endless_body_streams_past_any_size_without_a_length() {
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+        .script("hyA", vec![Fault::Endless])
+        .start()
+        .await
+        .unwrap();
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    let mut r = c
+        .post(format!("{base}/cgi-bin/meeting/get_info"))
+        .query(&[("access_token", &t)])
+        .json(&json!({ "meetingid": "hyA" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.content_length(), None);
+    let mut read = Vec::new();
+    while read.len() < 4 << 20 {
+        let chunk = r.chunk().await.unwrap().expect("the body goes on");
+        read.extend_from_slice(&chunk);
+    }
+    assert!(read.starts_with(br#"{"errcode":0"#));
+    drop(r);
+    // The next call is answered normally.
+    assert_eq!(
+        get_info(&c, &base, &t, "hyA").await,
+        (200, BODY_A.to_owned())
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn echo_credentials_answers_90602_quoting_the_callers_token_and_the_secret() {
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+        .script("hyA", vec![Fault::EchoCredentials])
+        .start()
+        .await
+        .unwrap();
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    let (status, body) = get_info(&c, &base, &t, "hyA").await;
+    assert_eq!((status, errcode(&body)), (200, 90602));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let errmsg = v["errmsg"].as_str().unwrap();
+    assert!(errmsg.contains(&t), "{errmsg}");
+    assert!(errmsg.contains("demo-secret"), "{errmsg}");
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn retry_after_comes_with_its_status_on_get_info_and_gettoken() {
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+        .script(
+            "hyA",
+            vec![Fault::RetryAfter(429, 7), Fault::RetryAfter(503, 2)],
+        )
+        .script_gettoken(vec![Fault::RetryAfter(503, 3)])
+        .start()
+        .await
+        .unwrap();
+    let (c, base) = (client(), s.base_url());
+    let r = c
+        .get(format!("{base}/cgi-bin/gettoken"))
+        .query(&[("corpid", "demo-corp"), ("corpsecret", "demo-secret")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "3");
+    let t = token(&c, &base).await;
+    for (status, secs) in [(429, "7"), (503, "2")] {
+        let r = c
+            .post(format!("{base}/cgi-bin/meeting/get_info"))
+            .query(&[("access_token", &t)])
+            .json(&json!({ "meetingid": "hyA" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status);
+        assert_eq!(r.headers()["retry-after"], secs);
+    }
+    assert_eq!(
+        get_info(&c, &base, &t, "hyA").await,
+        (200, BODY_A.to_owned())
+    );
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_announced_lifetime_of_0_is_what_gettoken_says_while_the_token_still_works() {
+    let s = start(FakeConfig {
+        announced_ttl_s: Some(0),
+        ..FakeConfig::default()
+    })
+    .await;
+    let c = client();
+    let t = gettoken(&c, &s.base_url(), "demo-corp", "demo-secret").await;
+    assert_eq!(t["expires_in"], 0);
+    let t = t["access_token"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        get_info(&c, &s.base_url(), t, "hyA").await,
+        (200, BODY_A.to_owned())
+    );
+    s.shutdown().await;
+}
+
 #[tokio::test]
 async fn random_faults_follow_the_seed() {
     async fn outcomes(seed: u64) -> Vec<String> {
@@ -437,6 +596,71 @@ async fn get_user_meetingid_counts_toward_the_rate_limit() {
     assert_eq!(list(&c, &base, &t, req.clone()).await["errcode"], 0);
     assert_eq!(get_info(&c, &base, &t, "hyA").await.1, BODY_A);
     assert_eq!(list(&c, &base, &t, req).await["errcode"], 45009);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_endless_listing_answers_a_new_cursor_every_page_and_a_looping_one_the_same() {
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("hyA", "zhangsan", 1_000, BODY_A)
+        .with_meeting("hyB", "lisi", 1_000, BODY_A)
+        .endless_listing("zhangsan")
+        .looping_listing("lisi")
+        .start()
+        .await
+        .unwrap();
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    let mut cursors = std::collections::HashSet::new();
+    let mut cursor = "0".to_owned();
+    let mut ids = Vec::new();
+    for _ in 0..50 {
+        let page = list(
+            &c,
+            &base,
+            &t,
+            json!({"userid":"zhangsan","cursor":cursor,"begin_time":0,"end_time":2000}),
+        )
+        .await;
+        assert_eq!(page["errcode"], 0);
+        ids.extend(page["meetingid_list"].as_array().unwrap().clone());
+        cursor = page["next_cursor"].as_str().unwrap().to_owned();
+        assert!(
+            !cursor.is_empty() && cursors.insert(cursor.clone()),
+            "{cursor}"
+        );
+    }
+    assert_eq!(ids, [json!("hyA")]);
+    for cursor in ["0", "1"] {
+        let page = list(
+            &c,
+            &base,
+            &t,
+            json!({"userid":"lisi","cursor":cursor,"begin_time":0,"end_time":2000}),
+        )
+        .await;
+        assert_eq!(page["next_cursor"], "1");
+    }
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_meeting_id_no_file_would_allow_is_listed_as_it_is() {
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("../../etc/x", "zhangsan", 1_000, BODY_A)
+        .start()
+        .await
+        .unwrap();
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    let page = list(
+        &c,
+        &base,
+        &t,
+        json!({"userid":"zhangsan","begin_time":0,"end_time":2000}),
+    )
+    .await;
+    assert_eq!(page["meetingid_list"], json!(["../../etc/x"]));
     s.shutdown().await;
 }
 

@@ -189,6 +189,7 @@ fn config(args: &Args) -> FakeConfig {
         corpid: args.corpid.clone(),
         secret: args.secret.clone(),
         token_ttl_s: args.token_ttl,
+        announced_ttl_s: None,
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate,
         rate_limit_burst: args.burst,
