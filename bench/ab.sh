@@ -14,7 +14,7 @@ job="$(cd "$(dirname "$0")" && pwd)/bench.toml"
 for _ in $(seq "$runs"); do
   for side in A B; do
     if [ $side = A ]; then bin=$bin_a out=$out_a; else bin=$bin_b out=$out_b; fi
-    /usr/bin/time -f "$side %e %U %S" "$bin" summarize --quiet --job "$job" --out "$out" \
+    /usr/bin/time -f "$side %e %U %S" "$bin" summarize --quiet --job "$job" --out "$out" --store "$out/_store/raw.sqlite" \
       2>&1 >/dev/null | tail -1
   done
 done | awk '{w[$1]+=$2; c[$1]+=$3+$4; n[$1]++; all[$1]=all[$1]" "$2}

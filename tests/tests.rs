@@ -13,6 +13,7 @@
 
 mod common;
 mod hardening;
+mod nightly;
 mod operations;
 mod pipeline;
 mod reports;

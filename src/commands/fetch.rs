@@ -4,17 +4,19 @@
 use super::session::Session;
 use super::{Outcome, ids, setup, summarize};
 use crate::config::job::Job;
-use crate::config::window::Window;
+use crate::config::window::{Window, local_date, local_midnight};
 use crate::fetch::scheduler;
 use crate::fetch::store::Store;
 use anyhow::Result;
+use chrono::{Days, NaiveDate};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 pub async fn fetch(job: &Job, window: Window) -> Result<Outcome> {
     let mut session = Session::start("fetch", job)?;
     let mut store = open_store(job)?;
-    let ids = fetch_window(&mut session, &mut store, window).await?;
-    summarize::set_window(&mut session, &store, window, Some(&ids))?;
+    let fetched = fetch_window(&mut session, &mut store, window).await?;
+    summarize::set_window(&mut session, &store, window, Some(&fetched.ids))?;
     session.finish()
 }
 
@@ -27,17 +29,30 @@ pub fn open_store(job: &Job) -> Result<Store> {
     Store::open(&job.store_path, label)
 }
 
-/// Resolves the window's ids and fetches what the store lacks; the counts, failures and
-/// undated meetings go into the session's report. Returns the ids requested.
+/// What the fetch half of a run did that the summarize half needs.
+pub struct Fetched {
+    /// The window's ids, as requested.
+    pub ids: Vec<String>,
+    /// Dates before the window whose meetings changed on a lookback fetch: their partitions
+    /// are rewritten too.
+    pub changed_dates: Vec<NaiveDate>,
+}
+
+/// Resolves the window's ids, adds the lookback (stored meetings before the window that were
+/// not final), and fetches what the store lacks; the counts, failures, meetings given up and
+/// undated meetings go into the session's report.
 pub async fn fetch_window(
     session: &mut Session<'_>,
     store: &mut Store,
     window: Window,
-) -> Result<Vec<String>> {
+) -> Result<Fetched> {
     let job = session.job;
     let t = std::time::Instant::now();
     let client = setup::api_client(job)?;
     let (source, in_flight) = setup::source(job, client.as_ref());
+    if let Window::Dates(r) = window {
+        store.set_request_window(Some((r.from.to_string(), r.to.to_string())));
+    }
     let result = async {
         let list = ids::resolve(job, window, client.as_deref()).await?;
         let report = &mut session.report;
@@ -46,25 +61,122 @@ pub async fn fetch_window(
         report.input_problems = list.problems;
         // Counted before fetching, so a run stopped by gettoken still says what it was asked.
         report.counts.requested = list.ids.len();
-        let out =
-            scheduler::fetch(Arc::new(source), store, &list.ids, job.refetch, in_flight).await?;
-        Ok((out, list.ids))
+        let lookback = Lookback::before(store, job, window, &list.ids)?;
+        report.counts.lookback = lookback.ids.len();
+        let mut all = list.ids.clone();
+        all.extend(lookback.ids.iter().cloned());
+        let out = scheduler::fetch(
+            Arc::new(source),
+            store,
+            &all,
+            job.refetch,
+            job.fetch.give_up_after,
+            in_flight,
+        )
+        .await?;
+        Ok((out, list.ids, lookback))
     }
     .await;
     session.report.timings.fetch_ms = t.elapsed().as_millis();
     if let Some(c) = &client {
         session.add_client_stats(&c.stats());
     }
-    let (fetched, ids) = session.stop_on_error(result)?;
+    let (fetched, ids, lookback) = session.stop_on_error(result)?;
+    let changed_dates = lookback.changed_dates(store, job)?;
     let report = &mut session.report;
-    report.counts.requested = fetched.requested;
     report.counts.fetched = fetched.fetched;
     report.counts.reused_from_store = fetched.reused_from_store;
+    report.counts.lookback_changed_dates = changed_dates.len();
     report.failures = fetched.failures;
+    let scope = window_scope(window, job);
+    let (_, given_up) =
+        store.failures_in(scope.as_ref().map(Scope::as_args), job.fetch.give_up_after)?;
+    report.given_up = given_up;
     report.undated_meetingids = store.undated(&ids)?;
     report.counts.undated = report.undated_meetingids.len();
     for id in &report.undated_meetingids {
         tracing::warn!(meetingid = %id, "meeting has no start time; it is in no date partition");
     }
-    Ok(ids)
+    Ok(Fetched {
+        ids,
+        changed_dates,
+    })
+}
+
+/// A window as the store's failure queries take it: first and last date, epoch bounds.
+pub struct Scope {
+    from: String,
+    to: String,
+    start: i64,
+    end: i64,
+}
+
+impl Scope {
+    pub fn as_args(&self) -> (&str, &str, i64, i64) {
+        (&self.from, &self.to, self.start, self.end)
+    }
+}
+
+/// The scope of failures that belong to `window`; `None` (every failure) for `all`.
+pub fn window_scope(window: Window, job: &Job) -> Option<Scope> {
+    match window {
+        Window::Dates(r) => {
+            let (start, end) = r.epoch_bounds(job.tz);
+            Some(Scope {
+                from: r.from.to_string(),
+                to: r.to.to_string(),
+                start,
+                end,
+            })
+        }
+        Window::All => None,
+    }
+}
+
+/// The stored meetings before the window that were not final when last fetched, and their
+/// bodies then, to tell which changed.
+struct Lookback {
+    ids: Vec<String>,
+    before: Vec<Option<Vec<u8>>>,
+}
+
+impl Lookback {
+    fn before(store: &Store, job: &Job, window: Window, requested: &[String]) -> Result<Self> {
+        let (Window::Dates(r), days @ 1..) = (window, job.fetch.lookback_days) else {
+            return Ok(Lookback {
+                ids: Vec::new(),
+                before: Vec::new(),
+            });
+        };
+        let start = local_midnight(r.from - Days::new(u64::from(days)), job.tz);
+        let end = local_midnight(r.from, job.tz);
+        let requested: HashSet<&String> = requested.iter().collect();
+        let ids: Vec<String> = store
+            .unfinished_between(start, end)?
+            .into_iter()
+            .filter(|id| !requested.contains(id))
+            .collect();
+        let before = ids.iter().map(|id| store.body(id)).collect::<Result<_>>()?;
+        if !ids.is_empty() {
+            tracing::info!(
+                meetings = ids.len(),
+                days,
+                "fetching unfinished meetings of the lookback again"
+            );
+        }
+        Ok(Lookback { ids, before })
+    }
+
+    /// The local dates of the lookback meetings whose stored body changed.
+    fn changed_dates(&self, store: &Store, job: &Job) -> Result<Vec<NaiveDate>> {
+        let mut dates = std::collections::BTreeSet::new();
+        for (id, before) in self.ids.iter().zip(&self.before) {
+            if store.body(id)? != *before
+                && let Some(date) = store.start_of(id)?.and_then(|t| local_date(t, job.tz))
+            {
+                dates.insert(date);
+            }
+        }
+        Ok(dates.into_iter().collect())
+    }
 }

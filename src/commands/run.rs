@@ -9,9 +9,10 @@ use anyhow::Result;
 pub async fn run(job: &Job, window: Window) -> Result<Outcome> {
     let mut session = Session::start("run", job)?;
     let mut store = fetch::open_store(job)?;
-    let ids = fetch::fetch_window(&mut session, &mut store, window).await?;
-    if let Some(range) = summarize::set_window(&mut session, &store, window, Some(&ids))? {
+    let fetched = fetch::fetch_window(&mut session, &mut store, window).await?;
+    if let Some(range) = summarize::set_window(&mut session, &store, window, Some(&fetched.ids))? {
         summarize::write_tables(&mut session, &mut store, range)?;
     }
+    summarize::rewrite_dates(&mut session, &mut store, &fetched.changed_dates)?;
     session.finish()
 }

@@ -80,6 +80,7 @@ impl<'a> Session<'a> {
         let report = &mut self.report;
         report.timings.total_ms = self.started.elapsed().as_millis();
         report.counts.failed = report.failures.len();
+        report.counts.given_up = report.given_up.len();
         let path = report.write(&self.job.out_dir)?;
         if JSON_LOGS.load(Ordering::Relaxed) {
             tracing::info!(report = %path.display(), summary = %report.summary(), "run finished");

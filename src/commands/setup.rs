@@ -29,6 +29,7 @@ pub fn job_and_window(
         concurrency: src.concurrency,
         refetch: src.refetch,
         out: out.out.clone(),
+        store: job.store.clone(),
         formats: out.format.clone(),
         base_url: std::env::var(BASE_URL_ENV).ok().filter(|s| !s.is_empty()),
     };
@@ -46,7 +47,7 @@ pub fn job_and_window(
 
 /// Reads the credentials named by the job: corpid from its variable, the secret from its
 /// variable or the secret file. Neither value is ever printed.
-fn credentials(job: &Job) -> Result<(String, Secret)> {
+pub fn credentials(job: &Job) -> Result<(String, Secret)> {
     let api = &job.api;
     let corpid = std::env::var(&api.corpid_env)
         .ok()

@@ -18,7 +18,12 @@ pub fn summarize(job: &Job, window: Window) -> Result<Outcome> {
     // there was none.
     let mut store = Store::open_existing(&job.store_path)?;
     let mut session = Session::start("summarize", job)?;
-    session.report.failures = store.failures()?;
+    // Only the failures of this window's meetings count (and decide the exit code).
+    let scope = super::fetch::window_scope(window, job);
+    let (failures, given_up) =
+        store.failures_in(scope.as_ref().map(|s| s.as_args()), job.fetch.give_up_after)?;
+    session.report.failures = failures;
+    session.report.given_up = given_up;
     if let Some(range) = set_window(&mut session, &store, window, None)? {
         write_tables(&mut session, &mut store, range)?;
     }
@@ -95,6 +100,56 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
     report.rows = Some(written);
     report.timings.summarize_ms = t.elapsed().as_millis();
     Ok(())
+}
+
+/// Rewrites the `attendance` and `meetings` partitions of single dates outside the window
+/// (those of lookback meetings that changed), from the store: the window's users table, the
+/// workbook and the report are not touched.
+pub fn rewrite_dates(
+    session: &mut Session<'_>,
+    store: &mut Store,
+    dates: &[chrono::NaiveDate],
+) -> Result<()> {
+    let job = session.job;
+    for &date in dates {
+        let range = DateRange::new(date, date)?;
+        let (start, end) = range.epoch_bounds(job.tz);
+        let writer = Writer {
+            out_dir: &job.out_dir,
+            formats: &job.formats,
+            csv: job.csv,
+            tz: job.tz,
+            stale: Stale::Keep,
+        };
+        let report = &mut session.report;
+        let store = &mut *store;
+        let (_, written) = writer.write_window(range, |sink| {
+            let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
+                store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
+            };
+            tables::build(job, feed, &mut report.failures, &mut DatesOnly(sink))
+        })?;
+        tracing::info!(%date, rows = written.attendance_rows, "rewrote a date of the lookback");
+        if let Some(rows) = &mut report.rows {
+            rows.partitions_written += written.partitions_written;
+            rows.files.extend(written.files);
+        }
+    }
+    Ok(())
+}
+
+/// Passes a date's rows on and drops the users summary (a single date outside the window has
+/// no users table of its own).
+struct DatesOnly<'a, 'b>(&'a mut crate::output::partitions::WindowSink<'b>);
+
+impl tables::TableSink for DatesOnly<'_, '_> {
+    fn append(&mut self, table: tables::Table, rows: &polars::prelude::DataFrame) -> Result<()> {
+        self.0.append(table, rows)
+    }
+
+    fn users(&mut self, _users: polars::prelude::DataFrame) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The local-date span of stored meetings (of `ids`, or all).

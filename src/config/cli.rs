@@ -69,6 +69,10 @@ pub struct JobArgs {
     /// The job file (TOML), e.g. jobs/nightly.toml.
     #[arg(long)]
     pub job: PathBuf,
+    /// The local store (SQLite file), overriding the job's store.path. `--out` does not move
+    /// the store; this does.
+    #[arg(long, value_name = "FILE")]
+    pub store: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default, Args)]

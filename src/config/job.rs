@@ -32,12 +32,21 @@ pub const DEFAULT_BACKOFF_MAX_MS: u64 = 30_000;
 pub const DEFAULT_THROTTLE_PAUSE_MS: u64 = 1000;
 /// Throttle answers tolerated for one meeting before it is recorded as failed.
 pub const DEFAULT_MAX_THROTTLE_RETRIES: u32 = 20;
+/// The largest answer body (and source-folder file) read, MiB: get_info bodies are KB to a few
+/// MB, so this only stops a body without end.
+pub const DEFAULT_MAX_BODY_MB: u64 = 64;
 /// HTTP timeouts, seconds.
 pub const DEFAULT_TIMEOUT_S: f64 = 15.0;
 pub const DEFAULT_CONNECT_TIMEOUT_S: f64 = 5.0;
 /// Where the credentials are read from.
 pub const DEFAULT_CORPID_ENV: &str = "WECOM_CORPID";
 pub const DEFAULT_SECRET_ENV: &str = "WECOM_SECRET";
+/// Days before the window whose unfinished meetings are fetched again.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 7;
+const MAX_LOOKBACK_DAYS: u32 = 366;
+/// Runs with a permanent errcode before a meeting is given up.
+pub const DEFAULT_GIVE_UP_AFTER: u32 = 3;
+const MAX_GIVE_UP_AFTER: u32 = 1000;
 /// Seconds of lateness or early leave tolerated.
 pub const DEFAULT_GRACE_S: i64 = 300;
 /// Statuses whose meetings count for the users table.
@@ -55,6 +64,7 @@ pub const WECOM_MAX_RATE: f64 = 10_000.0 / 60.0;
 const MAX_RATE: f64 = 100_000.0;
 const MAX_CONCURRENCY: usize = 1024;
 const MAX_TIMEOUT_S: f64 = 86_400.0;
+const MAX_BODY_MB: u64 = 4096;
 
 /// The job file as written. Every section and key is optional except where noted.
 #[derive(Debug, Deserialize, Default)]
@@ -150,6 +160,18 @@ pub struct FetchSection {
     pub throttle_pause_ms: Option<u64>,
     /// Throttle answers tolerated for one meeting before it is recorded as failed. Default 20.
     pub max_throttle_retries: Option<u32>,
+    /// The largest body read, MiB (1 MiB = 1,048,576 bytes): an API answer (announced or
+    /// streamed) or a file of a source folder. A larger one fails its meeting, without retry.
+    /// Default 64, at most 4096.
+    pub max_body_mb: Option<u64>,
+    /// Days before the window in which stored meetings that were not final (upcoming, in
+    /// progress, unknown) are fetched again, so a meeting stored while it ran gets its final
+    /// attendance. Default 7; 0 turns it off.
+    pub lookback_days: Option<u32>,
+    /// Runs in which a meeting may be refused with a permanent errcode (not found, no
+    /// permission) before it is given up: not fetched again unless `--refetch`, not counted
+    /// in the exit code, still listed in the run report. Default 3.
+    pub give_up_after: Option<u32>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -306,6 +328,10 @@ pub struct FetchConfig {
     pub backoff_max: Duration,
     pub throttle_pause: Duration,
     pub max_throttle_retries: u32,
+    /// The largest body read, bytes (`max_body_mb` MiB).
+    pub max_body_bytes: u64,
+    pub lookback_days: u32,
+    pub give_up_after: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +356,8 @@ pub struct Overrides {
     pub concurrency: Option<usize>,
     pub refetch: bool,
     pub out: Option<PathBuf>,
+    /// `--store`: the store file, wherever the job puts it.
+    pub store: Option<PathBuf>,
     pub formats: Option<Vec<String>>,
     /// Value of `WECOM_BASE_URL`, if set.
     pub base_url: Option<String>,
@@ -376,15 +404,18 @@ impl Job {
                 "timezone '{tz_name}' is not an IANA time zone name (e.g. Asia/Shanghai)"
             )
         })?;
-        let out_dir = ov
-            .out
-            .clone()
-            .or(f.output.dir)
+        // The job's own output folder holds the store by default; `--out` moves only the tables
+        // and reports, so `summarize --out /tmp/export` still reads the nightly store.
+        let job_out_dir = f
+            .output
+            .dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_ROOT).join(&name));
-        let store_path = f
+        let store_path = ov
             .store
-            .path
-            .unwrap_or_else(|| out_dir.join("_store").join("raw.sqlite"));
+            .clone()
+            .or(f.store.path)
+            .unwrap_or_else(|| job_out_dir.join("_store").join("raw.sqlite"));
+        let out_dir = ov.out.clone().unwrap_or(job_out_dir);
         Ok(Job {
             tz,
             default_window: f.window.unwrap_or_else(|| DEFAULT_WINDOW.into()),
@@ -502,6 +533,10 @@ fn fetch_config(f: &FetchSection, ov: &Overrides) -> Result<FetchConfig> {
     if max_attempts == 0 {
         bail!("fetch.max_attempts must be at least 1");
     }
+    let max_body_mb = f.max_body_mb.unwrap_or(DEFAULT_MAX_BODY_MB);
+    if !(1..=MAX_BODY_MB).contains(&max_body_mb) {
+        bail!("fetch.max_body_mb must be between 1 and {MAX_BODY_MB} (MiB), not {max_body_mb}");
+    }
     Ok(FetchConfig {
         rate,
         burst: f.burst.unwrap_or(DEFAULT_BURST).max(1),
@@ -515,7 +550,38 @@ fn fetch_config(f: &FetchSection, ov: &Overrides) -> Result<FetchConfig> {
         max_throttle_retries: f
             .max_throttle_retries
             .unwrap_or(DEFAULT_MAX_THROTTLE_RETRIES),
+        max_body_bytes: max_body_mb * 1024 * 1024,
+        lookback_days: bounded(
+            f.lookback_days,
+            DEFAULT_LOOKBACK_DAYS,
+            0..=MAX_LOOKBACK_DAYS,
+            "fetch.lookback_days",
+        )?,
+        give_up_after: bounded(
+            f.give_up_after,
+            DEFAULT_GIVE_UP_AFTER,
+            1..=MAX_GIVE_UP_AFTER,
+            "fetch.give_up_after",
+        )?,
     })
+}
+
+/// A whole-number setting within `range`, or an error naming it.
+fn bounded(
+    v: Option<u32>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+    key: &str,
+) -> Result<u32> {
+    let v = v.unwrap_or(default);
+    if !range.contains(&v) {
+        bail!(
+            "{key} must be between {} and {}, not {v}",
+            range.start(),
+            range.end()
+        );
+    }
+    Ok(v)
 }
 
 /// `[metrics]`: the grace period and the statuses that count for `users`.
@@ -571,6 +637,8 @@ mod tests {
             ("[fetch]\nconcurrency = 100000\n", "concurrency"),
             ("[fetch]\nconcurrency = 0\n", "concurrency"),
             ("[api]\ntimeout_s = 1e20\n", "timeout_s"),
+            ("[fetch]\nmax_body_mb = 0\n", "max_body_mb"),
+            ("[fetch]\nmax_body_mb = 100000\n", "max_body_mb"),
         ] {
             let err = parse(body).unwrap_err();
             assert!(format!("{err:#}").contains(key), "{body}: {err:#}");
@@ -605,6 +673,7 @@ mod tests {
         assert_eq!(j.tz, chrono_tz::Asia::Shanghai);
         assert_eq!(j.api.base_url, DEFAULT_BASE_URL);
         assert_eq!(j.fetch.rate, 50.0);
+        assert_eq!(j.fetch.max_body_bytes, 64 << 20);
         assert_eq!(j.metrics.grace_period_s, 300);
         assert_eq!(j.metrics.user_statuses, [3]);
         assert_eq!(j.formats, [Format::Csv, Format::Parquet]);
@@ -620,6 +689,18 @@ mod tests {
         assert_eq!(j.language, Language::En);
         let partitioned: Vec<_> = j.formats.iter().filter(|f| f.is_partitioned()).collect();
         assert_eq!(partitioned, [&Format::Csv]);
+    }
+
+    #[test]
+    fn out_on_the_command_line_moves_the_tables_not_the_store() {
+        let f: JobFile = toml::from_str("[output]\ndir = 'nightly'\n").unwrap();
+        let ov = Overrides {
+            out: Some(PathBuf::from("/tmp/export")),
+            ..Default::default()
+        };
+        let j = Job::build(f, "t", &ov).unwrap();
+        assert_eq!(j.out_dir, PathBuf::from("/tmp/export"));
+        assert_eq!(j.store_path, PathBuf::from("nightly/_store/raw.sqlite"));
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct FetchOutcome {
     pub requested: usize,
     pub fetched: usize,
     pub reused_from_store: usize,
+    /// Meetings not fetched because they were given up (see `fetch.give_up_after`).
+    pub given_up: usize,
     /// Meetings that got no usable body this run: refused, given up, or unparsable.
     pub failures: Vec<MeetingFailure>,
 }
@@ -93,7 +95,9 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
                 errcode: Some(code),
                 reason: format!(
                     "answer carries errcode {code}{}",
-                    head.errmsg.map(|m| format!(" ({m})")).unwrap_or_default()
+                    head.errmsg
+                        .map(|m| format!(" ({})", crate::wecom::http::scrub(&m)))
+                        .unwrap_or_default()
                 ),
             };
             (Record::Failure(f.clone()), Some(f))
@@ -108,13 +112,14 @@ pub async fn fetch(
     store: &mut Store,
     ids: &[String],
     refetch: bool,
+    give_up_after: u32,
     in_flight: usize,
 ) -> Result<FetchOutcome> {
     let mut out = FetchOutcome {
         requested: ids.len(),
         ..Default::default()
     };
-    let todo = to_fetch(store, ids, refetch, &mut out)?;
+    let todo = to_fetch(store, ids, refetch, give_up_after, &mut out)?;
     tracing::info!(
         requested = ids.len(),
         reused = out.reused_from_store,
@@ -175,23 +180,28 @@ pub async fn fetch(
     Ok(out)
 }
 
-/// Of `ids`, those the store cannot answer for: all of them with `refetch`, else those not
-/// stored in a final status. Counts the others as reused.
+/// Of `ids`, those to ask the source for: all of them with `refetch`, else those not stored
+/// in a final status and not given up. Counts the others as reused or given up.
 fn to_fetch(
     store: &Store,
     ids: &[String],
     refetch: bool,
+    give_up_after: u32,
     out: &mut FetchOutcome,
 ) -> Result<Vec<String>> {
-    let reusable = if refetch {
+    let (reusable, given_up) = if refetch {
         Default::default()
     } else {
-        store.final_ids(ids)?
+        (
+            store.final_ids(ids)?,
+            store.given_up_ids(ids, give_up_after)?,
+        )
     };
     out.reused_from_store = reusable.len();
+    out.given_up = given_up.len();
     Ok(ids
         .iter()
-        .filter(|id| !reusable.contains(*id))
+        .filter(|id| !reusable.contains(*id) && !given_up.contains(*id))
         .cloned()
         .collect())
 }

@@ -13,7 +13,8 @@
 //! back the bytes WeCom sent. get_info JSON shrinks about 5×, so a window's bodies stay in the
 //! page cache and are read with a fifth of the system calls.
 
-use crate::domain::{MeetingFailure, MeetingStatus, PLAUSIBLE_TIMES, plausible_time};
+use crate::domain::{GivenUp, MeetingFailure, MeetingStatus, PLAUSIBLE_TIMES, plausible_time};
+use crate::wecom::errcode::{ErrClass, classify};
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
@@ -58,6 +59,8 @@ pub struct Store {
     conn: Connection,
     source: &'static str,
     path: std::path::PathBuf,
+    /// The window that asks for the meetings fetched now (see [`Store::set_request_window`]).
+    request_window: Option<(String, String)>,
 }
 
 impl Store {
@@ -129,6 +132,7 @@ impl Store {
             conn,
             source,
             path: path.to_path_buf(),
+            request_window: None,
         })
     }
 
@@ -169,10 +173,23 @@ impl Store {
             )?;
             let mut clear_failure =
                 tx.prepare_cached("DELETE FROM failures WHERE meetingid = ?1")?;
+            // A failure keeps when it first happened, counts the runs it was permanent in, and
+            // remembers the window that asked for the meeting (the last one that knew it).
             let mut put_failure = tx.prepare_cached(
-                "INSERT OR REPLACE INTO failures (meetingid, errcode, reason, failed_at)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO failures (meetingid, errcode, reason, failed_at, first_failed_at,
+                                       permanent_runs, window_from, window_to)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(meetingid) DO UPDATE SET
+                    errcode = excluded.errcode, reason = excluded.reason,
+                    failed_at = excluded.failed_at,
+                    permanent_runs = failures.permanent_runs + excluded.permanent_runs,
+                    window_from = COALESCE(excluded.window_from, failures.window_from),
+                    window_to = COALESCE(excluded.window_to, failures.window_to)",
             )?;
+            let (window_from, window_to) = match &self.request_window {
+                Some((a, b)) => (Some(a.as_str()), Some(b.as_str())),
+                None => (None, None),
+            };
             for r in records {
                 match r {
                     Record::Body {
@@ -195,7 +212,16 @@ impl Store {
                         clear_failure.execute([meetingid])?;
                     }
                     Record::Failure(f) => {
-                        put_failure.execute(params![f.meetingid, f.errcode, f.reason, now])?;
+                        let permanent = i64::from(is_permanent(f.errcode));
+                        put_failure.execute(params![
+                            f.meetingid,
+                            f.errcode,
+                            f.reason,
+                            now,
+                            permanent,
+                            window_from,
+                            window_to
+                        ])?;
                     }
                 }
             }
@@ -264,6 +290,79 @@ impl Store {
         }
     }
 
+    /// Tags the failures written from now on with the window (first and last local date) that
+    /// asked for their meetings, so that a later `summarize` of another window does not count
+    /// them.
+    pub fn set_request_window(&mut self, window: Option<(String, String)>) {
+        self.request_window = window;
+    }
+
+    /// Of `ids`, those given up: refused with a permanent errcode in `give_up_after` runs.
+    pub fn given_up_ids(&self, ids: &[String], give_up_after: u32) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 1 FROM failures WHERE meetingid = ?1 AND permanent_runs >= ?2",
+        )?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists(params![id, give_up_after])? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The failures that belong to a window: those of meetings asked for by a run of an
+    /// overlapping window, or whose last good body starts in it (`window` as first and last
+    /// local date and the epoch bounds of the window); every failure when `window` is `None`.
+    /// Split into current failures and meetings given up after `give_up_after` permanent
+    /// refusals.
+    pub fn failures_in(
+        &self,
+        window: Option<(&str, &str, i64, i64)>,
+        give_up_after: u32,
+    ) -> Result<(Vec<MeetingFailure>, Vec<GivenUp>)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT f.meetingid, f.errcode, f.reason, f.permanent_runs,
+                    COALESCE(f.first_failed_at, f.failed_at), f.failed_at
+             FROM failures f LEFT JOIN meetings m
+               ON m.meetingid = f.meetingid AND m.parse_error IS NULL
+             WHERE ?1 IS NULL
+                OR (f.window_from <= ?2 AND f.window_to >= ?1)
+                OR (m.meeting_start >= ?3 AND m.meeting_start < ?4)
+             UNION ALL
+             SELECT meetingid, NULL, 'stored body is not a get_info answer: ' || parse_error,
+                    0, fetched_at, fetched_at
+             FROM meetings WHERE parse_error IS NOT NULL
+             ORDER BY 1",
+        )?;
+        let (from, to, start, end) = match window {
+            Some((a, b, s, e)) => (Some(a), Some(b), s, e),
+            None => (None, None, 0, 0),
+        };
+        let mut failures = Vec::new();
+        let mut given_up = Vec::new();
+        let mut rows = stmt.query(params![from, to, start, end])?;
+        while let Some(r) = rows.next()? {
+            let failure = MeetingFailure {
+                meetingid: r.get(0)?,
+                errcode: r.get(1)?,
+                reason: r.get(2)?,
+            };
+            let runs: i64 = r.get(3)?;
+            if runs >= i64::from(give_up_after) {
+                given_up.push(GivenUp {
+                    failure,
+                    permanent_runs: runs,
+                    first_failed_at: timestamp(r.get(4)?),
+                    last_failed_at: timestamp(r.get(5)?),
+                });
+            } else {
+                failures.push(failure);
+            }
+        }
+        Ok((failures, given_up))
+    }
+
     /// Meetings that are currently failed: refused by WeCom or stored with an unparsable body.
     pub fn failures(&self) -> Result<Vec<MeetingFailure>> {
         let mut stmt = self.conn.prepare_cached(
@@ -299,6 +398,38 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Stored meetings not in a final status (upcoming, in progress, unknown) that start in
+    /// `[start, end)`: the ones a lookback fetches again.
+    pub fn unfinished_between(&self, start: i64, end: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT meetingid, status FROM meetings
+             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2
+             ORDER BY meeting_start, meetingid",
+        )?;
+        let rows = stmt.query_map([start, end], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, status) = row?;
+            if !status.is_some_and(|c| MeetingStatus::from_code(c).is_final()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The start (unix seconds) of a stored, parsed meeting.
+    pub fn start_of(&self, meetingid: &str) -> Result<Option<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT meeting_start FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL",
+        )?;
+        Ok(stmt
+            .query_row([meetingid], |r| r.get::<_, Option<i64>>(0))
+            .optional()?
+            .flatten())
     }
 
     /// How many parsed meetings start in `[start, end)`.
@@ -397,13 +528,40 @@ fn stored_body(r: &rusqlite::Row<'_>, at: usize) -> Result<Vec<u8>> {
     }
 }
 
+/// Whether a failure's errcode is one no retry will change (not found, no permission …):
+/// busy (-1), throttled and unknown-reason failures are not.
+fn is_permanent(errcode: Option<i64>) -> bool {
+    errcode.is_some_and(|c| classify(c) == ErrClass::PerMeeting)
+}
+
+/// RFC 3339 text of unix seconds.
+fn timestamp(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
 /// Brings a store written by an earlier version up to the current schema.
 fn upgrade(conn: &Connection) -> Result<()> {
-    let has_codec = conn
-        .prepare("SELECT 1 FROM pragma_table_info('meetings') WHERE name = 'body_codec'")?
-        .exists([])?;
-    if !has_codec {
+    let has = |table: &str, column: &str| -> Result<bool> {
+        Ok(conn
+            .prepare(&format!(
+                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"
+            ))?
+            .exists([])?)
+    };
+    if !has("meetings", "body_codec")? {
         conn.execute_batch("ALTER TABLE meetings ADD COLUMN body_codec TEXT")?;
+    }
+    for (column, decl) in [
+        ("first_failed_at", "INTEGER"),
+        ("permanent_runs", "INTEGER NOT NULL DEFAULT 0"),
+        ("window_from", "TEXT"),
+        ("window_to", "TEXT"),
+    ] {
+        if !has("failures", column)? {
+            conn.execute_batch(&format!("ALTER TABLE failures ADD COLUMN {column} {decl}"))?;
+        }
     }
     Ok(())
 }

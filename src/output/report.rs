@@ -2,7 +2,7 @@
 //! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
 
 use crate::config::ids::{InputProblem, printable};
-use crate::domain::MeetingFailure;
+use crate::domain::{GivenUp, MeetingFailure};
 use crate::output::partitions::{Written, write_bytes_atomic};
 use crate::transform::flatten::Quality;
 use anyhow::Result;
@@ -37,6 +37,12 @@ pub struct Counts {
     pub meetings_in_window: usize,
     /// Requested meetings whose start time is 0 or missing: they belong to no date partition.
     pub undated: usize,
+    /// Stored meetings before the window, not final when last fetched, fetched again.
+    pub lookback: usize,
+    /// Dates before the window rewritten because a lookback meeting changed.
+    pub lookback_changed_dates: usize,
+    /// Meetings given up (see `given_up`): not fetched, not counted as failed.
+    pub given_up: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -60,6 +66,9 @@ pub struct RunReport {
     pub rows: Option<Written>,
     pub quality: Quality,
     pub failures: Vec<MeetingFailure>,
+    /// Meetings of the window given up after repeated permanent refusals: listed, never
+    /// counted in the exit code; `--refetch` tries them again.
+    pub given_up: Vec<GivenUp>,
     /// Ids of requested meetings with no start time (not in any date partition).
     pub undated_meetingids: Vec<String>,
     pub input_problems: Vec<InputProblem>,
@@ -91,6 +100,7 @@ impl RunReport {
             rows: None,
             quality: Quality::default(),
             failures: Vec::new(),
+            given_up: Vec::new(),
             undated_meetingids: Vec::new(),
             input_problems: Vec::new(),
             timings: Timings::default(),
@@ -163,6 +173,12 @@ impl RunReport {
             s.push_str(&format!(
                 "; {} meetings have no start time and are in no date partition",
                 c.undated
+            ));
+        }
+        if !self.given_up.is_empty() {
+            s.push_str(&format!(
+                "; {} meetings given up after repeated permanent errors (not counted; --refetch tries them)",
+                self.given_up.len()
             ));
         }
         if !self.input_problems.is_empty() {

@@ -10,7 +10,9 @@ fn the_demo_job_writes_every_table_in_the_hive_layout_and_exits_zero() {
     let o = run(bin()
         .current_dir(repo())
         .args(["run", "--job", "jobs/demo.toml", "--out"])
-        .arg(&out));
+        .arg(&out)
+        .arg("--store")
+        .arg(tmp.path().join("store.sqlite")));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let files = tree(&out);
     for day in [

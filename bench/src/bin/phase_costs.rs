@@ -26,8 +26,10 @@ fn main() -> Result<()> {
     let (Some(job), Some(out)) = (args.next(), args.next()) else {
         anyhow::bail!("usage: phase-costs JOB_FILE OUT_DIR");
     };
+    let out = PathBuf::from(out);
     let ov = Overrides {
-        out: Some(PathBuf::from(out)),
+        store: Some(out.join("_store").join("raw.sqlite")),
+        out: Some(out),
         ..Overrides::default()
     };
     let job = Job::load(job.as_ref(), &ov)?;

@@ -149,6 +149,18 @@ pub struct MeetingFailure {
     pub reason: String,
 }
 
+/// A meeting no longer fetched: refused with a permanent errcode (not found, no permission) in
+/// as many runs as the job allows. Listed in every run report until `--refetch` tries again.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct GivenUp {
+    #[serde(flatten)]
+    pub failure: MeetingFailure,
+    /// Runs in which WeCom refused it with a permanent errcode.
+    pub permanent_runs: i64,
+    pub first_failed_at: String,
+    pub last_failed_at: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,210 @@
+//! Nights over months: meetings stored while unfinished are fetched again by later nights
+//! (lookback), failures belong to the window that asked for them, and a meeting WeCom keeps
+//! refusing is given up instead of failing every night for ever.
+
+use crate::common::*;
+use std::path::Path;
+
+const D18: i64 = 1_794_963_600; // 2026-11-18 09:00 in Shanghai
+const D19: i64 = D18 + 86_400;
+
+fn member(id: &str, status: i64, join: i64, quit: i64) -> String {
+    format!(
+        r#"{{"userid":"{id}","status":{status},"first_join_time":{join},"last_quit_time":{quit},
+            "total_join_count":{},"cumulative_time":{}}}"#,
+        i64::from(status == 1),
+        if status == 1 { quit - join } else { 0 }
+    )
+}
+
+fn body(start: i64, status: i64, members: &[String]) -> String {
+    format!(
+        r#"{{"errcode":0,"errmsg":"ok","admin_userid":"boss","title":"weekly","meeting_start":{start},
+            "meeting_duration":3600,"status":{status},"attendees":{{"member":[{}]}}}}"#,
+        members.join(",")
+    )
+}
+
+/// A job over the folder `dir/src` (bodies written by the test), with the ids of `ids.txt`.
+fn folder_job(dir: &Path) -> std::path::PathBuf {
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    write_job(
+        dir,
+        "nightly",
+        &format!(
+            "[source]\nkind = \"dir\"\ndir = {src:?}\n[ids]\nfile = {:?}\n[output]\ndir = {:?}\nformats = [\"csv\"]\n",
+            dir.join("ids.txt"),
+            dir.join("out")
+        ),
+    )
+}
+
+fn put(dir: &Path, id: &str, body: &str) {
+    std::fs::write(dir.join("src").join(format!("{id}.json")), body).unwrap();
+}
+
+fn ids(dir: &Path, ids: &[&str]) {
+    std::fs::write(dir.join("ids.txt"), ids.join("\n")).unwrap();
+}
+
+fn attendance_ids(out: &Path, date: &str) -> Vec<String> {
+    let lines = csv_lines(&out.join(format!("attendance/dt={date}/part-0.csv")));
+    let col = lines[0]
+        .split(',')
+        .position(|h| h == "attendee_id")
+        .unwrap();
+    lines
+        .iter()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_meeting_in_progress_at_night_gets_its_final_rows_from_the_next_nights_lookback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = folder_job(dir);
+    let out = dir.join("out");
+    // Night of the 18th: the evening meeting is still running, one person has joined so far.
+    put(
+        dir,
+        "hyEvening",
+        &body(D18, 2, &[member("zhangsan", 1, D18, D18 + 600)]),
+    );
+    ids(dir, &["hyEvening"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
+    // By the next night it has ended with two attendees; that night asks only for the 19th.
+    put(
+        dir,
+        "hyEvening",
+        &body(
+            D18,
+            3,
+            &[
+                member("zhangsan", 1, D18, D18 + 3600),
+                member("lisi", 1, D18 + 60, D18 + 3000),
+            ],
+        ),
+    );
+    put(
+        dir,
+        "hyNext",
+        &body(D19, 3, &[member("wangwu", 1, D19, D19 + 3600)]),
+    );
+    ids(dir, &["hyNext"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-19", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan", "lisi"]);
+    let r = last_report(&out);
+    assert_eq!(r["counts"]["lookback"], 1);
+    assert_eq!(r["counts"]["lookback_changed_dates"], 1);
+    // The month's users table counts the meeting, now ended.
+    let o = run(bin()
+        .args([
+            "summarize",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--job",
+        ])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let users = csv_lines(&out.join("users/window=2026-11-01_2026-11-30/part-0.csv"));
+    assert!(
+        users.iter().any(|l| l.starts_with("lisi,member,1,1,")),
+        "{users:?}"
+    );
+    // A third night finds it final: no lookback fetch, nothing rewritten.
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-19", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(last_report(&out)["counts"]["lookback"], 0);
+}
+
+#[test]
+fn a_failure_counts_only_for_the_window_that_asked_for_its_meeting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = folder_job(dir);
+    put(
+        dir,
+        "hyOk18",
+        &body(D18, 3, &[member("a", 1, D18, D18 + 60)]),
+    );
+    put(
+        dir,
+        "hyOk19",
+        &body(D19, 3, &[member("a", 1, D19, D19 + 60)]),
+    );
+    // hyGone has no body: it fails on the night of the 18th.
+    ids(dir, &["hyOk18", "hyGone"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    ids(dir, &["hyOk19"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-19", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(bin()
+        .args(["summarize", "--date", "2026-11-19", "--job"])
+        .arg(&job));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the 18th's failure is not the 19th's: {}",
+        stderr(&o)
+    );
+    let o = run(bin()
+        .args(["summarize", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("hyGone"), "{}", stderr(&o));
+}
+
+#[tokio::test]
+async fn a_meeting_refused_for_good_is_given_up_after_three_runs_and_listed_not_counted() {
+    let s = Scenario::meetings(3, 11).api_job("").start().await;
+    let gone = ids_of(&corpus(3, 11))[0].clone();
+    s.fake.fail_always(&gone, 90602);
+    for night in 1..=3 {
+        let o = s.run(&["run"]).await;
+        assert_eq!(o.status.code(), Some(2), "night {night}: {}", stderr(&o));
+    }
+    let calls = s.fake.get_info_calls_for(&gone);
+    let o = s.run(&["run"]).await;
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "given up, not failed: {}",
+        stderr(&o)
+    );
+    assert_eq!(s.fake.get_info_calls_for(&gone), calls, "not fetched again");
+    let r = s.report();
+    assert_eq!(r["counts"]["failed"], 0);
+    let given_up = r["given_up"].as_array().unwrap();
+    assert_eq!(given_up.len(), 1);
+    assert_eq!(given_up[0]["meetingid"], gone.as_str());
+    assert_eq!(given_up[0]["errcode"], 90602);
+    assert_eq!(given_up[0]["permanent_runs"], 3);
+    assert!(
+        given_up[0]["first_failed_at"].as_str().unwrap()
+            <= given_up[0]["last_failed_at"].as_str().unwrap()
+    );
+    // --refetch tries it again.
+    let o = s.run(&["run", "--refetch"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(s.fake.get_info_calls_for(&gone), calls + 1);
+    s.shutdown().await;
+}
