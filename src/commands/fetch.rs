@@ -36,6 +36,9 @@ pub struct Fetched {
     /// Dates before the window whose meetings changed on a lookback fetch: their partitions
     /// are rewritten too.
     pub changed_dates: Vec<NaiveDate>,
+    /// The run's API client (when the job reads the API), for the directory stage: one token
+    /// and one limiter for the whole run.
+    pub client: Option<Arc<crate::wecom::client::Client>>,
 }
 
 /// Resolves the window's ids, adds the lookback (stored meetings before the window that were
@@ -100,6 +103,7 @@ pub async fn fetch_window(
     Ok(Fetched {
         ids,
         changed_dates,
+        client,
     })
 }
 

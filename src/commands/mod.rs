@@ -6,15 +6,17 @@
 //! shares: its lock, its run report, and the closing summary. Depends on every stage.
 
 mod check;
+mod directory;
 mod fetch;
 mod ids;
+mod people;
 mod report;
 mod run;
 mod session;
 mod setup;
 mod summarize;
 
-use crate::config::cli::{Cli, Command, LogFormat, OutputArgs, SourceArgs};
+use crate::config::cli::{Cli, Command, LogFormat, OutputArgs, SourceArgs, WindowArgs};
 use anyhow::Result;
 
 /// How a command that did not fail outright ended.
@@ -73,6 +75,15 @@ pub async fn execute(cli: Cli) -> Result<Outcome> {
                 &OutputArgs::default(),
             )?;
             check::check(&job, window, &a.job.job).await
+        }
+        Command::Directory(a) => {
+            let (job, _) = setup::job_and_window(
+                &a.job,
+                &WindowArgs::default(),
+                &SourceArgs::default(),
+                &OutputArgs::default(),
+            )?;
+            directory::directory(&job).await
         }
     }
 }

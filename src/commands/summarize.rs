@@ -85,6 +85,7 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         tz: job.tz,
         stale,
     };
+    let people = super::people::people_for(job, store, range)?;
     let report = &mut session.report;
     // The same frames go to the partitions and to the workbook and the report.
     let ((quality, meetings), written) = fanout::write_window(job, range, &writer, |sink| {
@@ -93,7 +94,7 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
             store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
         };
-        tables::build(job, feed, &mut report.failures, sink)
+        tables::build_with(job, &people, feed, &mut report.failures, sink)
     })?;
     report.quality = quality;
     report.counts.meetings_in_window = meetings;

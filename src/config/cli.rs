@@ -48,6 +48,9 @@ pub enum Command {
     Ids(IdsArgs),
     /// Validate the job and the credentials, print the plan; writes nothing.
     Check(CheckArgs),
+    /// Sync the WeCom contacts (departments and members) into the local store now, whatever
+    /// `[directory] refresh` says; convert external ids when `convert_external` is on.
+    Directory(DirectoryArgs),
 }
 
 /// Which local dates to cover (inclusive, in the job's time zone).
@@ -157,6 +160,12 @@ pub struct IdsArgs {
     pub job: JobArgs,
     #[command(flatten)]
     pub window: WindowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DirectoryArgs {
+    #[command(flatten)]
+    pub job: JobArgs,
 }
 
 #[derive(Debug, Args)]

@@ -91,6 +91,9 @@ pub struct JobFile {
     pub store: StoreSection,
     #[serde(default)]
     pub output: OutputSection,
+    /// `[directory]`: names and departments from the WeCom contacts API.
+    #[serde(default)]
+    pub directory: super::directory::DirectorySection,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -207,6 +210,13 @@ pub struct OutputSection {
     /// Language of the workbook and the report (sheet names, headers, labels, notes):
     /// `"zh-CN"` (default) or `"en"`. CSV and Parquet keep their English column names.
     pub language: Option<String>,
+    /// `"plain"` (default) or `"pseudonym"`: every userid, external id and name in the outputs
+    /// replaced by a keyed HMAC-SHA256, so analysts can join and count without seeing who is who.
+    pub identity: Option<String>,
+    /// Environment variable holding the pseudonym key. Default `WECOM_PSEUDONYM_KEY`.
+    pub pseudonym_key_env: Option<String>,
+    /// A file holding the pseudonym key (first line); used when the variable is unset.
+    pub pseudonym_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -300,6 +310,10 @@ pub struct Job {
     /// Language of the workbook and the report.
     pub language: Language,
     pub refetch: bool,
+    /// `[directory]`: names and departments.
+    pub directory: super::directory::DirectoryConfig,
+    /// How the outputs name people.
+    pub identity: super::directory::Identity,
 }
 
 #[derive(Debug, Clone)]
@@ -438,6 +452,12 @@ impl Job {
                 .as_deref()
                 .map_or(Ok(Language::default()), Language::parse)?,
             refetch: ov.refetch,
+            directory: f.directory.build()?,
+            identity: super::directory::identity(
+                f.output.identity.as_deref(),
+                f.output.pseudonym_key_env,
+                f.output.pseudonym_key_file,
+            )?,
             name,
         })
     }

@@ -3,6 +3,7 @@
 //! the first request is made. Depends on [`crate::domain`] only.
 
 pub mod cli;
+pub mod directory;
 pub mod ids;
 pub mod job;
 pub mod window;

@@ -3,7 +3,9 @@
 //! captured bodies) for the rest; [`lock`] keeps two runs off one store. Depends on
 //! [`crate::wecom`], [`crate::config`] and [`crate::domain`]; never on the transform.
 
+pub mod directory;
 pub mod lock;
+pub mod people_store;
 pub mod scheduler;
 pub mod source;
 pub mod store;

@@ -124,6 +124,7 @@ impl Store {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.execute_batch(SCHEMA)?;
+            conn.execute_batch(super::people_store::SCHEMA)?;
             upgrade(&conn)?;
             Ok(conn)
         };
@@ -139,6 +140,15 @@ impl Store {
     /// The store's file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The connection, for the directory's tables ([`super::people_store`]).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     /// Of `ids`, those stored with a final status (ended, cancelled, expired) and a body that

@@ -119,6 +119,19 @@ impl TableSink for Tee<'_> {
             None => Ok(()),
         }
     }
+
+    fn departments(&mut self, departments: DataFrame) -> Result<()> {
+        self.rows.departments_rows += departments.height();
+        if let Some(p) = self.people.as_deref_mut()
+            && departments.height() > 0
+        {
+            p.collector.set_departments(departments.clone());
+        }
+        match self.partitions.as_deref_mut() {
+            Some(p) => p.departments(departments),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The workbook and the report of one window, gathering the frames as they pass.

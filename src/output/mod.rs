@@ -7,6 +7,7 @@
 
 pub mod charts;
 pub mod csv_format;
+pub mod directory_report;
 pub mod fanout;
 pub mod html;
 pub mod labels;

@@ -32,6 +32,8 @@ const PARQUET_COMPRESSION: ParquetCompression = ParquetCompression::Snappy;
 /// Partitions written at once: enough to use the machine, few enough to bound memory.
 const WRITERS: usize = 2;
 pub const SUCCESS_MARKER: &str = "_SUCCESS";
+/// The folder of the departments rollup, beside `users`.
+pub const DEPARTMENTS_TABLE: &str = "departments";
 
 /// What was written.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -39,6 +41,8 @@ pub struct Written {
     pub attendance_rows: usize,
     pub meetings_rows: usize,
     pub users_rows: usize,
+    /// Rows of the `departments` table (0 without a directory).
+    pub departments_rows: usize,
     pub partitions_written: usize,
     pub partitions_removed: usize,
     /// Old partitions of window dates without rows this time, kept because some of the run's
@@ -259,6 +263,16 @@ impl TableSink for WindowSink<'_> {
             .join(Table::Users.name())
             .join(format!("window={}", self.window.label()));
         self.send(dir, users)
+    }
+
+    /// Queues the departments rollup of the window: `departments/window=FROM_TO/`.
+    fn departments(&mut self, departments: DataFrame) -> Result<()> {
+        self.written.departments_rows += departments.height();
+        let dir = self
+            .out_dir
+            .join(DEPARTMENTS_TABLE)
+            .join(format!("window={}", self.window.label()));
+        self.send(dir, departments)
     }
 }
 

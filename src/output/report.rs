@@ -75,6 +75,8 @@ pub struct RunReport {
     pub timings: Timings,
     /// The error that stopped the run, if one did.
     pub fatal: Option<String>,
+    /// The directory stage (names, departments, external ids), when the job enables it.
+    pub directory: Option<crate::output::directory_report::DirectoryReport>,
     /// True when the window's tables were left untouched: the store holds none of its
     /// meetings and some failed, so writing would have replaced good partitions with nothing.
     pub tables_kept: bool,
@@ -105,13 +107,16 @@ impl RunReport {
             input_problems: Vec::new(),
             timings: Timings::default(),
             fatal: None,
+            directory: None,
             tables_kept: false,
         }
     }
 
     /// Whether anything needs a person's attention (exit code 2).
     pub fn has_failures(&self) -> bool {
-        !self.failures.is_empty() || !self.input_problems.is_empty()
+        !self.failures.is_empty()
+            || !self.input_problems.is_empty()
+            || self.directory.as_ref().is_some_and(|d| d.fails_run())
     }
 
     /// Writes `OUT/_runs/<run-id>.json` atomically; returns its path.
@@ -159,6 +164,15 @@ impl RunReport {
                     r.partitions_kept
                 ));
             }
+        }
+        if let Some(d) = &self.directory {
+            s.push_str(&d.summary());
+        }
+        if self.quality.people_missing_from_directory > 0 {
+            s.push_str(&format!(
+                "; {} people of the window are not in the directory (null names, in no department)",
+                self.quality.people_missing_from_directory
+            ));
         }
         if self.tables_kept {
             s.push_str("; the window's tables were left as they were (no meeting of it is stored)");

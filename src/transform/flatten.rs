@@ -42,6 +42,9 @@ pub struct Quality {
     pub attendees_without_id: u64,
     /// Bodies that repeated a JSON key and were read with the key's last value.
     pub bodies_with_repeated_keys: u64,
+    /// Members of counted meetings with no directory record (left, or outside the app's
+    /// scope): null names, and counted in no department. 0 without a directory.
+    pub people_missing_from_directory: u64,
 }
 
 impl Quality {

@@ -6,5 +6,7 @@
 
 pub mod flatten;
 pub mod metrics;
+pub mod people;
+pub mod pseudonym;
 pub mod summary;
 pub mod tables;

@@ -12,6 +12,7 @@
 use crate::config::job::Job;
 use crate::domain::MeetingFailure;
 use crate::transform::flatten::{self, Quality};
+use crate::transform::people::{self, People};
 use crate::transform::{metrics, summary};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -50,6 +51,11 @@ pub trait TableSink {
     fn append(&mut self, table: Table, rows: &DataFrame) -> Result<()>;
     /// The users summary of the whole window, once, at the end.
     fn users(&mut self, users: DataFrame) -> Result<()>;
+    /// The departments rollup of the whole window, once, after the users.
+    fn departments(&mut self, departments: DataFrame) -> Result<()> {
+        let _ = departments;
+        Ok(())
+    }
 }
 
 /// Stored meetings in start order, `(meetingid, body)`, a chunk at a time.
@@ -69,7 +75,25 @@ pub fn build<F>(
 where
     F: FnOnce(&mut dyn FnMut(Chunk) -> Result<()>) -> Result<()> + Send,
 {
+    build_with(job, &People::default(), feed, failures, sink)
+}
+
+/// [`build`] with what is known about people: names and departments as of each meeting
+/// (null without a directory), converted external ids, and the departments rollup handed to
+/// [`TableSink::departments`] at the end.
+pub fn build_with<F>(
+    job: &Job,
+    people: &People,
+    feed: F,
+    failures: &mut Vec<MeetingFailure>,
+    sink: &mut dyn TableSink,
+) -> Result<(Quality, usize)>
+where
+    F: FnOnce(&mut dyn FnMut(Chunk) -> Result<()>) -> Result<()> + Send,
+{
     let t = Instant::now();
+    let mut departments: Option<DataFrame> = None;
+    let mut missing = std::collections::HashSet::new();
     let (tx, rx) = mpsc::sync_channel::<Chunk>(1);
     let mut quality = Quality::default();
     let mut meetings = 0;
@@ -85,7 +109,7 @@ where
         for chunk in rx {
             let results: Vec<_> = chunk
                 .par_chunks(SLICE_MEETINGS)
-                .map(|slice| flatten_slice(slice, job))
+                .map(|slice| flatten_slice(slice, job, people))
                 .collect();
             for r in results {
                 let (part, failed) = r?;
@@ -95,6 +119,13 @@ where
                 failures.extend(failed);
                 quality.add(&part.quality);
                 meetings += part.meetings.height();
+                missing.extend(part.missing);
+                match &mut departments {
+                    Some(d) => {
+                        d.vstack_mut_owned(part.departments)?;
+                    }
+                    None => departments = Some(part.departments),
+                }
                 sink.append(Table::Attendance, &part.attendance)?;
                 sink.append(Table::Meetings, &part.meetings)?;
                 match &mut users {
@@ -113,9 +144,23 @@ where
     let users = match users {
         Some(u) => u,
         // An empty window still gets its (empty) users table, with its columns.
-        None => flatten_slice(&[], job)?.0.users,
+        None => flatten_slice(&[], job, people)?.0.users,
     };
-    sink.users(summary::users_combine(users)?)?;
+    let users = people::annotate_users(summary::users_combine(users)?, people)?;
+    sink.users(people.pseudonymize(users)?)?;
+    let (since, at) = match people.window {
+        Some((start, end)) => (Some(start), Some(end - 1)),
+        None => (None, None),
+    };
+    sink.departments(people::departments(
+        departments,
+        &people.history,
+        at,
+        since,
+    )?)?;
+    if !people.history.is_empty() {
+        quality.people_missing_from_directory = missing.len() as u64;
+    }
     tracing::debug!(
         ms = t.elapsed().as_millis(),
         meetings,
@@ -130,6 +175,7 @@ where
 fn flatten_slice(
     slice: &[(String, Vec<u8>)],
     job: &Job,
+    people: &People,
 ) -> PolarsResult<(SliceTables, Vec<MeetingFailure>)> {
     let (mut parsed, mut failed) = flatten::parse_batch(slice);
     let repaired = flatten::repair(slice, &failed);
@@ -139,13 +185,20 @@ fn flatten_slice(
     let mut flat = flatten::flatten(parsed, job.tz)?;
     flat.quality.bodies_with_repeated_keys += repaired_count;
     let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;
+    let attendance = people::annotate_attendance(attendance, people)?;
     let meetings = summary::meetings(flat.meetings, &attendance)?;
-    let users = summary::users_partial(&attendance, &job.metrics.user_statuses)?;
+    let meetings = people::annotate_meetings(meetings, people)?;
+    let statuses = &job.metrics.user_statuses;
+    let users = summary::users_partial(&attendance, statuses)?;
+    let departments = people::departments_partial(&attendance, statuses)?;
+    let missing = people::missing_member_ids(&attendance, statuses)?;
     Ok((
         SliceTables {
-            meetings,
-            attendance,
+            meetings: people.pseudonymize(meetings)?,
+            attendance: people.pseudonymize(attendance)?,
             users,
+            departments,
+            missing,
             quality: flat.quality,
         },
         failed,
@@ -157,6 +210,8 @@ struct SliceTables {
     meetings: DataFrame,
     attendance: DataFrame,
     users: DataFrame,
+    departments: DataFrame,
+    missing: std::collections::HashSet<String>,
     quality: Quality,
 }
 

@@ -69,6 +69,13 @@ impl Trouble {
     }
 }
 
+/// What a call sends: a JSON body, or a query string.
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    Post(&'a serde_json::Value),
+    Get(&'a [(&'a str, &'a str)]),
+}
+
 /// What one call has used up so far.
 #[derive(Default)]
 struct Tries {
@@ -145,12 +152,29 @@ impl Client {
 
     /// Sends one request with pacing, classification and retries.
     pub async fn call(&self, path: &str, body: &serde_json::Value) -> Result<Vec<u8>, CallError> {
+        self.send(path, Request::Post(body)).await
+    }
+
+    /// [`Client::call`] for the `GET` endpoints (the contacts API): `query` plus the token.
+    pub async fn call_get(&self, path: &str, query: &[(&str, &str)]) -> Result<Vec<u8>, CallError> {
+        self.send(path, Request::Get(query)).await
+    }
+
+    /// The one call loop of every endpoint, `POST` or `GET`.
+    async fn send(&self, path: &str, request: Request<'_>) -> Result<Vec<u8>, CallError> {
         let mut tries = Tries::default();
         loop {
             let permit = self.limiter.acquire().await;
             let token = self.tokens.get(&self.http).await?;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
-            let answer = self.http.post(path, &token, body).await;
+            let answer = match request {
+                Request::Post(body) => self.http.post(path, &token, body).await,
+                Request::Get(query) => {
+                    let mut query = query.to_vec();
+                    query.push(("access_token", &token));
+                    self.http.get(path, &query).await
+                }
+            };
             drop(permit);
             let trouble = match self.read_answer(path, answer)? {
                 Ok(bytes) => {

@@ -5,6 +5,7 @@
 //! Depends on [`crate::config`] and [`crate::domain`].
 
 pub mod client;
+pub mod directory;
 pub mod discover;
 pub mod errcode;
 pub mod http;

@@ -176,6 +176,8 @@ fn a_date_window_writes_only_that_dates_partitions() {
         [
             "attendance/dt=2026-11-17/_SUCCESS",
             "attendance/dt=2026-11-17/part-0.csv",
+            "departments/window=2026-11-17_2026-11-17/_SUCCESS",
+            "departments/window=2026-11-17_2026-11-17/part-0.csv",
             "meetings/dt=2026-11-17/_SUCCESS",
             "meetings/dt=2026-11-17/part-0.csv",
             "users/window=2026-11-17_2026-11-17/_SUCCESS",

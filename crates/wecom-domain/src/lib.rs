@@ -5,6 +5,8 @@
 //! server's body generator. A crate of its own so that the fake server shares it without
 //! linking the job.
 
+pub mod people;
+
 use serde::Serialize;
 use std::fmt;
 
