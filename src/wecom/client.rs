@@ -1,7 +1,8 @@
 //! The WeCom client: one [`Client::call`] that paces, sends, classifies the errcode and
 //! retries, so every API the job uses gets the same treatment:
 //! token invalid → one single-flight refresh and one retry; busy (-1, 5xx, timeouts, resets,
-//! truncated or non-JSON bodies) → bounded exponential backoff with full jitter; throttled
+//! truncated or non-JSON bodies) → bounded exponential backoff with full jitter, waiting at least
+//! the server's `Retry-After`; a body above the cap → that request fails at once; throttled
 //! (45009/45033) → pause the whole run (and narrow concurrency on 45033), then retry; fatal
 //! config → stop; anything else → that request fails with its errcode. Every message it
 //! returns is redacted ([`super::http::scrub`]).
@@ -57,6 +58,8 @@ struct Trouble {
     class: ErrClass,
     errcode: Option<i64>,
     why: String,
+    /// The server's `Retry-After`: the least wait before the next attempt.
+    retry_after: Option<Duration>,
 }
 
 impl Trouble {
@@ -65,6 +68,7 @@ impl Trouble {
             class,
             errcode,
             why: scrub(why.trim()),
+            retry_after: None,
         }
     }
 }
@@ -95,7 +99,7 @@ pub struct Client {
 impl Client {
     pub fn new(api: &ApiConfig, fetch: &FetchConfig, tokens: TokenCache) -> anyhow::Result<Self> {
         Ok(Client {
-            http: Http::new(api)?,
+            http: Http::new(api, fetch.max_body_bytes)?,
             tokens,
             limiter: Limiter::new(fetch.rate, fetch.burst, fetch.concurrency),
             cfg: fetch.clone(),
@@ -209,7 +213,17 @@ impl Client {
                     format!("answer is not JSON (truncated or an error page): {e}"),
                 ),
             },
-            Answer::Busy(why) => Trouble::new(ErrClass::Busy, None, why),
+            Answer::Busy { why, retry_after } => Trouble {
+                retry_after,
+                ..Trouble::new(ErrClass::Busy, None, why)
+            },
+            // The same body would come again: no retry.
+            Answer::TooLarge(why) => {
+                return Err(CallError::PerMeeting {
+                    errcode: None,
+                    message: scrub(&why),
+                });
+            }
             Answer::Refused(why) => {
                 return Err(CallError::Fatal {
                     errcode: None,
@@ -236,6 +250,7 @@ impl Client {
             class,
             errcode,
             why,
+            retry_after,
         } = t;
         match class {
             ErrClass::Ok => unreachable!("errcode 0 is an answer, not trouble"),
@@ -267,7 +282,9 @@ impl Client {
                     });
                 }
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                let delay = self.backoff(tries.busy);
+                let delay = self
+                    .backoff(tries.busy)
+                    .max(retry_after.unwrap_or_default());
                 tracing::debug!(path, attempt = tries.busy, ?delay, %why, "busy; backing off");
                 tokio::time::sleep(delay).await;
             }

@@ -1,10 +1,15 @@
 //! The access token: fetched with `gettoken`, cached until shortly before `expires_in`, refreshed
 //! single-flight (concurrent requests that find it invalid share one refresh), and never fetched
-//! in a loop — repeated gettoken failures can get the machine's IP banned for an hour.
+//! in a loop — repeated gettoken failures can get the machine's IP banned for an hour. A lifetime
+//! of 0 or less is not believed (it would mean a gettoken per request): such a token is kept
+//! [`MIN_TOKEN_TTL`], and a rejection before then refreshes it like any expired token.
+//!
+//! The secret, and each token obtained, are registered with [`super::http::scrub`], which then
+//! masks them in every message, whatever the server echoes.
 
 use super::client::CallError;
 use super::errcode::{ErrClass, classify, fix_hint};
-use super::http::{Answer, Http};
+use super::http::{Answer, Http, register_secret, register_token, scrub};
 use super::model::TokenAnswer;
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +22,12 @@ use tokio::time::Instant;
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 /// Attempts of one gettoken for transient trouble (-1, 5xx, timeouts) before giving up.
 const GETTOKEN_ATTEMPTS: u32 = 3;
+/// The lifetime WeCom gives a token, used when gettoken names none.
+const USUAL_TOKEN_TTL: Duration = Duration::from_secs(7200);
+/// The lifetime assumed when gettoken says 0 or less.
+const MIN_TOKEN_TTL: Duration = Duration::from_secs(60);
+/// The longest lifetime believed: a day keeps `Instant + ttl` from overflowing.
+const MAX_TOKEN_TTL: Duration = Duration::from_secs(86_400);
 
 /// A secret that never prints.
 #[derive(Clone)]
@@ -59,6 +70,7 @@ struct State {
 
 impl TokenCache {
     pub fn new(corpid: String, secret: Secret) -> Self {
+        register_secret(secret.expose());
         TokenCache {
             corpid,
             secret,
@@ -117,9 +129,12 @@ impl TokenCache {
 
     async fn fetch(&self, http: &Http) -> Result<Cached, CallError> {
         let mut last = String::new();
+        // The `Retry-After` of the last busy answer: the least wait before the next attempt.
+        let mut wait = Duration::ZERO;
         for attempt in 0..GETTOKEN_ATTEMPTS {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+                let backoff = Duration::from_millis(500 << attempt);
+                tokio::time::sleep(backoff.max(std::mem::take(&mut wait))).await;
             }
             self.gettoken_calls.fetch_add(1, Ordering::Relaxed);
             let answer = http
@@ -135,12 +150,18 @@ impl TokenCache {
                 Answer::Body(bytes) => match serde_json::from_slice::<TokenAnswer>(&bytes) {
                     Ok(a) => a,
                     Err(e) => {
-                        last = format!("gettoken answered a body that is not JSON: {e}");
+                        last = scrub(&format!("gettoken answered a body that is not JSON: {e}"));
                         continue;
                     }
                 },
-                Answer::Busy(transient) => {
-                    last = transient;
+                Answer::Busy { why, retry_after } => {
+                    last = why;
+                    wait = retry_after.unwrap_or_default();
+                    continue;
+                }
+                // A proxy's error page without end, most likely: worth another attempt.
+                Answer::TooLarge(why) => {
+                    last = why;
                     continue;
                 }
                 Answer::Refused(why) => {
@@ -160,9 +181,8 @@ impl TokenCache {
                         last = "gettoken answered without an access_token".into();
                         continue;
                     };
-                    // WeCom says 7200; a day at most keeps `Instant + ttl` from overflowing.
-                    let ttl =
-                        Duration::from_secs(a.expires_in.unwrap_or(7200).clamp(1, 86_400) as u64);
+                    register_token(&value);
+                    let ttl = lifetime(a.expires_in);
                     let margin = REFRESH_MARGIN.min(ttl / 10);
                     return Ok(Cached {
                         value: value.into(),
@@ -191,5 +211,29 @@ impl TokenCache {
                  check the base URL and the network, then rerun"
             ),
         })
+    }
+}
+
+/// How long to trust a token gettoken said lives `expires_in` seconds: WeCom's usual 7200 when
+/// it says nothing, [`MIN_TOKEN_TTL`] when it says 0 or less, at most [`MAX_TOKEN_TTL`].
+fn lifetime(expires_in: Option<i64>) -> Duration {
+    match expires_in {
+        None => USUAL_TOKEN_TTL,
+        Some(s) if s <= 0 => MIN_TOKEN_TTL,
+        Some(s) => Duration::from_secs(s.unsigned_abs()).min(MAX_TOKEN_TTL),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lifetime_of_0_or_less_is_a_minute_and_a_huge_one_a_day() {
+        assert_eq!(lifetime(None), Duration::from_secs(7200));
+        assert_eq!(lifetime(Some(0)), MIN_TOKEN_TTL);
+        assert_eq!(lifetime(Some(-7200)), MIN_TOKEN_TTL);
+        assert_eq!(lifetime(Some(5)), Duration::from_secs(5));
+        assert_eq!(lifetime(Some(i64::MAX)), MAX_TOKEN_TTL);
     }
 }

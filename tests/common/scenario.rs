@@ -1,6 +1,7 @@
 //! The setup of a test against the fake WeCom server, so that a test says only what differs:
-//! what the fake serves (a generated corpus), how it misbehaves (its config, errcodes per
-//! meeting or organizer), and the job; [`Scenario::start`] starts the fake on loopback and
+//! what the fake serves (a generated corpus, extra meetings), how it misbehaves (its config,
+//! errcodes per meeting or organizer, scripted faults, listings that never end), and the job;
+//! [`Scenario::start`] starts the fake on loopback and
 //! writes the job into a fresh temporary folder, and [`Started::cmd`] is the real binary with
 //! `WECOM_BASE_URL` pointing at the fake and the credentials in the variables the job names.
 
@@ -9,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use tempfile::TempDir;
 use wecom_fake::generate::{GenConfig, generate};
-use wecom_fake::{DEFAULT_CORPID, DEFAULT_SECRET, FakeConfig, FakeHandle, FakeWecom};
+use wecom_fake::{DEFAULT_CORPID, DEFAULT_SECRET, FakeConfig, FakeHandle, FakeWecom, Fault};
 
 /// The variables the jobs name for the credentials: not the default ones, so that a run only
 /// finds them by reading `corpid_env` / `secret_env`.
@@ -86,6 +87,12 @@ pub struct Scenario {
     config: FakeConfig,
     corpus: Option<GenConfig>,
     failing: Vec<(String, i64)>,
+    scripts: Vec<(String, Vec<Fault>)>,
+    gettoken_script: Vec<Fault>,
+    /// `(meetingid, organizer, meeting_start, body)` served besides the corpus.
+    extra_meetings: Vec<(String, String, i64, String)>,
+    endless_listings: Vec<String>,
+    looping_listings: Vec<String>,
     ids: Vec<String>,
     organizers: Vec<String>,
     job: Option<JobSpec>,
@@ -120,6 +127,25 @@ impl Scenario {
     /// Every call for meeting (or organizer) `id` answers `errcode`.
     pub fn fail_always(mut self, id: &str, errcode: i64) -> Self {
         self.failing.push((id.to_owned(), errcode));
+        self
+    }
+
+    /// The next calls for meeting `id` get these faults, in order, then normal answers.
+    pub fn script(mut self, id: &str, faults: Vec<Fault>) -> Self {
+        self.scripts.push((id.to_owned(), faults));
+        self
+    }
+
+    /// The next gettoken calls get these faults, in order, then normal answers.
+    pub fn script_gettoken(mut self, faults: Vec<Fault>) -> Self {
+        self.gettoken_script.extend(faults);
+        self
+    }
+
+    /// One more meeting served (and listed under `organizer`) besides the corpus.
+    pub fn meeting(mut self, id: &str, organizer: &str, start: i64, body: &str) -> Self {
+        let meeting = (id.to_owned(), organizer.to_owned(), start, body.to_owned());
+        self.extra_meetings.push(meeting);
         self
     }
 
@@ -168,6 +194,19 @@ impl Scenario {
         }
         for (id, errcode) in &self.failing {
             fake = fake.fail_always(id, *errcode);
+        }
+        for (id, faults) in self.scripts {
+            fake = fake.script(&id, faults);
+        }
+        fake = fake.script_gettoken(self.gettoken_script);
+        for (id, organizer, start, body) in self.extra_meetings {
+            fake = fake.with_meeting(id, organizer, start, body);
+        }
+        for userid in &self.endless_listings {
+            fake = fake.endless_listing(userid);
+        }
+        for userid in &self.looping_listings {
+            fake = fake.looping_listing(userid);
         }
         let fake = fake.start().await.unwrap();
         Started { fake, job, tmp }

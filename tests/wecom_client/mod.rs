@@ -1,5 +1,9 @@
 //! The real binary against the in-repo fake WeCom server on loopback: tokens, errcode classes,
-//! retries, throttling, discovery, exit codes, secrecy, and resuming after SIGKILL.
+//! retries, throttling, discovery, exit codes, secrecy, and resuming after SIGKILL; `hostile`
+//! holds the fake's deliberate misbehaviour (redirects, endless bodies, echoed credentials,
+//! `Retry-After`, listings that never end).
+
+mod hostile;
 
 use crate::common::*;
 use std::collections::HashSet;

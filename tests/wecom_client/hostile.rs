@@ -1,0 +1,213 @@
+//! The real binary against a fake WeCom that misbehaves on purpose: redirects to another host,
+//! bodies without end, errmsgs echoing the credentials, `Retry-After`, a token said to expire at
+//! once. Nothing may hang, grow without bound, follow the server elsewhere or leak a
+//! credential.
+
+use super::{all_bytes, contains};
+use crate::common::*;
+use std::process::Output;
+use std::time::{Duration, Instant};
+use wecom_fake::generate::GenConfig;
+use wecom_fake::{DEFAULT_SECRET, FakeConfig, FakeHandle, FakeWecom, Fault};
+
+/// Asserts that no token the fake issued and not the secret appear in what the run printed
+/// (stdout, stderr) or wrote (the run report, the store, the tables), and that the run report
+/// and the store were there to be read.
+fn assert_no_credentials(s: &Started, o: &Output) {
+    let mut secrets = s.fake.issued_tokens();
+    secrets.push(DEFAULT_SECRET.to_owned());
+    let mut places = vec![
+        ("stdout".to_owned(), o.stdout.clone()),
+        ("stderr".to_owned(), o.stderr.clone()),
+    ];
+    places.extend(all_bytes(&s.out()));
+    assert!(
+        places.iter().any(|(p, _)| p.starts_with("_runs/")),
+        "a run report was written"
+    );
+    assert!(
+        places.iter().any(|(p, _)| p == "_store/raw.sqlite"),
+        "a store was written"
+    );
+    for (place, bytes) in &places {
+        for secret in &secrets {
+            assert!(!contains(bytes, secret), "{secret:.6}… leaked into {place}");
+        }
+    }
+}
+
+/// The failure reason the run report gives for `meetingid`.
+fn failure_reason(s: &Started, meetingid: &str) -> String {
+    let r = s.report();
+    let f = r["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["meetingid"] == meetingid)
+        .unwrap_or_else(|| panic!("{meetingid} is not among the failures: {r}"));
+    f["reason"].as_str().unwrap().to_owned()
+}
+
+/// A second fake, standing for whatever host a redirect names.
+async fn elsewhere(g: &GenConfig) -> FakeHandle {
+    FakeWecom::new(FakeConfig::default())
+        .with_generated(g)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_on_gettoken_is_refused_naming_its_status_and_the_host_named_sees_nothing() {
+    let g = corpus(3, 31);
+    let other = elsewhere(&g).await;
+    let to = format!("{}/cgi-bin/gettoken", other.base_url());
+    let s = Scenario::serving(&g)
+        .script_gettoken(vec![Fault::Redirect(302, to)])
+        .api_job("")
+        .start()
+        .await;
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("302") && err.contains("never redirects"),
+        "{err}"
+    );
+    assert_eq!(other.stats().gettoken_calls, 0, "the redirect was followed");
+    assert_eq!(s.fake.stats().get_info_calls, 0);
+    other.shutdown().await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_on_get_info_stops_the_run_and_the_host_named_gets_neither_token_nor_call() {
+    let g = corpus(3, 32);
+    let ids = ids_of(&g);
+    let other = elsewhere(&g).await;
+    let to = format!("{}/cgi-bin/meeting/get_info", other.base_url());
+    let s = Scenario::serving(&g)
+        .script(&ids[0], vec![Fault::Redirect(307, to)])
+        .api_job("concurrency = 1")
+        .start()
+        .await;
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("307") && err.contains("never redirects"),
+        "{err}"
+    );
+    let seen = other.stats();
+    assert_eq!(
+        (seen.get_info_calls, seen.token_errors),
+        (0, 0),
+        "the redirect was followed: {seen:?}"
+    );
+    assert_no_credentials(&s, &o);
+    other.shutdown().await;
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_or_oversized_body_fails_its_meeting_at_the_cap_without_a_retry() {
+    let g = corpus(4, 33);
+    let mut ids = ids_of(&g);
+    // Announced in Content-Length: refused before reading it.
+    let big = format!(r#"{{"errcode":0,"title":"{}"}}"#, "a".repeat(2 << 20));
+    ids.push("hyBig".to_owned());
+    let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let s = Scenario::serving(&g)
+        .meeting("hyBig", "zhangsan", 1_700_000_000, &big)
+        .script(&ids[0], vec![Fault::Endless])
+        .ids(&id_refs)
+        .api_job("max_body_mb = 1\nmax_attempts = 3")
+        .start()
+        .await;
+    let t0 = Instant::now();
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    for id in [ids[0].as_str(), "hyBig"] {
+        let why = failure_reason(&s, id);
+        assert!(why.contains("max_body_mb"), "{id}: {why}");
+        // The same body would come again: no retry.
+        assert_eq!(s.fake.get_info_calls_for(id), 1, "{id}");
+    }
+    assert_eq!(s.report()["counts"]["fetched"], 3);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endless_gettoken_answer_is_retried_like_a_busy_one_then_stops_the_run_naming_the_cap() {
+    let s = Scenario::meetings(2, 34)
+        .script_gettoken(vec![Fault::Endless, Fault::Endless, Fault::Endless])
+        .api_job("max_body_mb = 1")
+        .start()
+        .await;
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("max_body_mb"), "{err}");
+    assert_eq!(s.fake.stats().gettoken_calls, 3);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_errmsg_echoing_the_token_and_the_secret_is_masked_in_stderr_the_report_and_the_store() {
+    let g = corpus(4, 35);
+    let ids = ids_of(&g);
+    let s = Scenario::serving(&g)
+        .script(&ids[1], vec![Fault::EchoCredentials])
+        .api_job("")
+        .start()
+        .await;
+    let mut c = s.cmd(&["run"]);
+    c.env("RUST_LOG", "debug");
+    let o = run_async(c).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let why = failure_reason(&s, &ids[1]);
+    assert!(why.contains("90602") && why.contains("***"), "{why}");
+    assert_no_credentials(&s, &o);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_on_429_and_503_is_waited_out_before_the_next_attempt() {
+    let g = corpus(2, 36);
+    let ids = ids_of(&g);
+    let s = Scenario::serving(&g)
+        .script_gettoken(vec![Fault::RetryAfter(503, 2)])
+        .script(
+            &ids[0],
+            vec![Fault::RetryAfter(429, 1), Fault::RetryAfter(503, 2)],
+        )
+        .api_job("")
+        .start()
+        .await;
+    let t0 = Instant::now();
+    s.run_ok(&["run"]).await;
+    // 2 s before the second gettoken, then 1 s and 2 s before the second and third get_info
+    // (the backoff alone is at most 100 ms).
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_secs(5), "{took:?}");
+    assert_eq!(s.fake.get_info_calls_for(&ids[0]), 3);
+    assert_eq!(s.fake.stats().gettoken_calls, 2);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_said_to_expire_at_once_is_kept_a_minute_not_fetched_again_every_second() {
+    let s = Scenario::meetings(30, 37)
+        .fake(|f| f.announced_ttl_s = Some(0))
+        .api_job("rate = 10\nburst = 1")
+        .start()
+        .await;
+    let t0 = Instant::now();
+    s.run_ok(&["fetch"]).await;
+    assert!(t0.elapsed() >= Duration::from_secs(2));
+    let stats = s.fake.stats();
+    assert_eq!(stats.gettoken_calls, 1, "{stats:?}");
+    assert_eq!(s.report()["counts"]["fetched"], 30);
+    s.shutdown().await;
+}
