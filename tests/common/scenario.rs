@@ -149,6 +149,19 @@ impl Scenario {
         self
     }
 
+    /// One more organizer for the discovery job, whose listing never ends (a new cursor every
+    /// page).
+    pub fn endless_listing(mut self, userid: &str) -> Self {
+        self.endless_listings.push(userid.to_owned());
+        self.organizer(userid)
+    }
+
+    /// One more organizer for the discovery job, whose listing repeats its cursor.
+    pub fn looping_listing(mut self, userid: &str) -> Self {
+        self.looping_listings.push(userid.to_owned());
+        self.organizer(userid)
+    }
+
     /// The ids the API job lists, instead of the served meetings'.
     pub fn ids(mut self, ids: &[&str]) -> Self {
         self.ids = ids.iter().map(|&i| i.to_owned()).collect();

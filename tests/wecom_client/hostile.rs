@@ -1,13 +1,13 @@
 //! The real binary against a fake WeCom that misbehaves on purpose: redirects to another host,
 //! bodies without end, errmsgs echoing the credentials, `Retry-After`, a token said to expire at
-//! once. Nothing may hang, grow without bound, follow the server elsewhere or leak a
-//! credential.
+//! once, and listings that never end or name ids no file would allow. Nothing may hang, grow
+//! without bound, follow the server elsewhere or leak a credential.
 
-use super::{all_bytes, contains};
+use super::{all_bytes, contains, meetings_written};
 use crate::common::*;
 use std::process::Output;
 use std::time::{Duration, Instant};
-use wecom_fake::generate::GenConfig;
+use wecom_fake::generate::{GenConfig, generate};
 use wecom_fake::{DEFAULT_SECRET, FakeConfig, FakeHandle, FakeWecom, Fault};
 
 /// Asserts that no token the fake issued and not the secret appear in what the run printed
@@ -209,5 +209,55 @@ async fn a_token_said_to_expire_at_once_is_kept_a_minute_not_fetched_again_every
     let stats = s.fake.stats();
     assert_eq!(stats.gettoken_calls, 1, "{stats:?}");
     assert_eq!(s.report()["counts"]["fetched"], 30);
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_that_never_ends_repeats_its_cursor_or_names_a_bad_id_is_reported_and_the_rest_fetched()
+ {
+    let g = GenConfig {
+        attendees: 2,
+        ..corpus(20, 38)
+    };
+    let first = generate(&g).next().unwrap();
+    let bad = "../../etc/passwd";
+    let good = first.body.replace(&first.meetingid, "hyGood");
+    let s = Scenario::serving(&g)
+        .endless_listing("b.endless")
+        .looping_listing("c.loop")
+        .organizer("a.bad")
+        .meeting(bad, "a.bad", first.meeting_start, &first.body)
+        .meeting("hyGood", "a.bad", first.meeting_start, &good)
+        .discovery_job("")
+        .start()
+        .await;
+    let from = g.first_day;
+    let to = from + chrono::Days::new(u64::from(g.days) - 1);
+    let o = s
+        .run(&["run", "--from", &from.to_string(), "--to", &to.to_string()])
+        .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let problems = s.report()["input_problems"].to_string();
+    assert!(
+        problems.contains("b.endless") && problems.contains("did not end after 1000 pages"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("c.loop") && problems.contains("repeated"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("a.bad") && problems.contains("invalid meeting id"),
+        "{problems}"
+    );
+    // The endless listing stopped at the cap; the bad id was never asked for.
+    let stats = s.fake.stats();
+    assert!(stats.get_user_meetingid_calls <= 1000 + 20, "{stats:?}");
+    assert_eq!(s.fake.get_info_calls_for(bad), 0);
+    let mut want: std::collections::HashSet<String> = ids_of(&g).into_iter().collect();
+    want.insert("hyGood".to_owned());
+    let written = meetings_written(&s.out());
+    assert!(written.contains("hyGood"), "{written:?}");
+    assert!(written.is_subset(&want), "{written:?}");
     s.shutdown().await;
 }
