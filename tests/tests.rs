@@ -12,6 +12,7 @@
 //! nor `autotests = false`.
 
 mod common;
+mod directory;
 mod hardening;
 mod nightly;
 mod operations;

@@ -324,3 +324,209 @@ pub fn departments(
         ],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::people::{DepartmentSpan, PersonSpan};
+    use crate::transform::flatten::{flatten, parse_body};
+    use crate::transform::metrics::derive;
+
+    /// 2023-11-14 22:13:20 UTC and a day later, a day later again.
+    const DAY1: i64 = 1_700_000_000;
+    const DAY2: i64 = DAY1 + 86_400;
+    const DAY3: i64 = DAY2 + 86_400;
+
+    fn person(u: &str, dept: i64, from: i64) -> PersonSpan {
+        PersonSpan {
+            userid: u.into(),
+            name: Some(format!("name of {u}")),
+            department_id: Some(dept),
+            valid_from: from,
+            valid_to: None,
+        }
+    }
+
+    fn dept(id: i64, name: &str, parent: i64) -> DepartmentSpan {
+        DepartmentSpan {
+            id,
+            name: Some(name.into()),
+            parent_id: Some(parent),
+            valid_from: DAY1 - 1000,
+            valid_to: None,
+        }
+    }
+
+    /// Tree: 1 HQ → 2 R&D → 3 Platform; 1 → 4 Sales. a sits in Platform; m moves from
+    /// Platform to Sales between meeting A (day 1) and meeting B (day 2); x is not in the
+    /// directory. Meeting C (day 3) is upcoming and does not count.
+    fn fixture() -> (DataFrame, People) {
+        let bodies = [
+            (
+                "A",
+                format!(
+                    r#"{{"meeting_start":{DAY1},"meeting_duration":3600,"status":3,"admin_userid":"a","attendees":{{"member":[
+                    {{"userid":"a","status":1,"first_join_time":{DAY1},"last_quit_time":{},"cumulative_time":3600}},
+                    {{"userid":"m","status":1,"first_join_time":{},"last_quit_time":{},"cumulative_time":1800}},
+                    {{"userid":"x","status":1,"first_join_time":{DAY1},"last_quit_time":{},"cumulative_time":3600}}],
+                    "tmp_external_user":[{{"tmp_external_userid":"wo1","status":1,"cumulative_time":60}}]}}}}"#,
+                    DAY1 + 3600,
+                    DAY1 + 600,
+                    DAY1 + 2400,
+                    DAY1 + 3600
+                ),
+            ),
+            (
+                "B",
+                format!(
+                    r#"{{"meeting_start":{DAY2},"meeting_duration":1800,"status":3,"attendees":{{"member":[
+                    {{"userid":"a","status":2}},
+                    {{"userid":"m","status":1,"first_join_time":{DAY2},"last_quit_time":{},"cumulative_time":1800}}]}}}}"#,
+                    DAY2 + 1800
+                ),
+            ),
+            (
+                "C",
+                format!(
+                    r#"{{"meeting_start":{DAY3},"meeting_duration":1800,"status":1,"attendees":{{"member":[{{"userid":"m","status":2}}]}}}}"#
+                ),
+            ),
+        ];
+        let parsed = bodies
+            .iter()
+            .map(|(id, b)| parse_body(id, b.as_bytes()).unwrap())
+            .collect();
+        let f = flatten(parsed, chrono_tz::Asia::Shanghai).unwrap();
+        let history = History::new(
+            vec![
+                person("a", 3, DAY1 - 1000),
+                PersonSpan {
+                    valid_to: Some(DAY1 + 43_200),
+                    ..person("m", 3, DAY1 - 1000)
+                },
+                person("m", 4, DAY1 + 43_200),
+            ],
+            vec![
+                DepartmentSpan {
+                    parent_id: None,
+                    ..dept(1, "HQ", 0)
+                },
+                dept(2, "R&D", 1),
+                dept(3, "Platform", 2),
+                dept(4, "Sales", 1),
+            ],
+        );
+        let people = People {
+            history,
+            conversions: [("wo1".to_string(), "wmCONVERTED".to_string())].into(),
+            window: Some((DAY1 - 1000, DAY3 + 86_400)),
+            pseudonyms: None,
+        };
+        let attendance = annotate_attendance(derive(f.attendance, 300).unwrap(), &people).unwrap();
+        (attendance, people)
+    }
+
+    fn texts(df: &DataFrame, c: &str) -> Vec<Option<String>> {
+        df.column(c)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.map(str::to_owned))
+            .collect()
+    }
+
+    fn ints(df: &DataFrame, c: &str) -> Vec<Option<i64>> {
+        df.column(c)
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap()
+            .i64()
+            .unwrap()
+            .iter()
+            .collect()
+    }
+
+    #[test]
+    fn rows_carry_the_name_and_department_of_the_meeting_date_and_a_missing_person_gets_nulls() {
+        let (a, _) = fixture();
+        // Rows: A: a, m, x, wo1; B: a, m; C: m.
+        assert_eq!(
+            ints(&a, "attendee_department_id"),
+            [Some(3), Some(3), None, None, Some(3), Some(4), Some(4)]
+        );
+        let paths = texts(&a, "attendee_department");
+        assert_eq!(paths[1].as_deref(), Some("HQ/R&D/Platform"));
+        assert_eq!(paths[5].as_deref(), Some("HQ/Sales"));
+        assert_eq!(texts(&a, "attendee_name")[2], None);
+        assert_eq!(texts(&a, "attendee_name")[0].as_deref(), Some("name of a"));
+        // The external row got its converted id, and no name.
+        assert_eq!(
+            texts(&a, "external_userid")[3].as_deref(),
+            Some("wmCONVERTED")
+        );
+        assert_eq!(texts(&a, "attendee_name")[3], None);
+        let missing = missing_member_ids(&a, &[3]).unwrap();
+        assert_eq!(missing.into_iter().collect::<Vec<_>>(), ["x"]);
+    }
+
+    #[test]
+    fn departments_roll_members_up_the_tree_by_their_department_on_the_meeting_date() {
+        let (a, people) = fixture();
+        // Two slices, as the table builder hands them.
+        let mut parts = departments_partial(&a.slice(0, 4), &[3]).unwrap();
+        parts
+            .vstack_mut_owned(departments_partial(&a.slice(4, 10), &[3]).unwrap())
+            .unwrap();
+        let (start, end) = people.window.unwrap();
+        let d = departments(Some(parts), &people.history, Some(end - 1), Some(start)).unwrap();
+        let names: Vec<&str> = d.get_column_names().iter().map(|s| s.as_str()).collect();
+        assert_eq!(names, DEPARTMENTS_COLUMNS);
+        // Ordered by path: HQ, HQ/R&D, HQ/R&D/Platform, HQ/Sales.
+        assert_eq!(
+            ints(&d, "department_id"),
+            [Some(1), Some(2), Some(3), Some(4)]
+        );
+        assert_eq!(ints(&d, "depth"), [Some(0), Some(1), Some(2), Some(1)]);
+        assert_eq!(ints(&d, "parent_id"), [None, Some(1), Some(2), Some(1)]);
+        // Platform: A (a attended 3600 s; m attended 1800 s, 600 s late, 1200 s early) and
+        // B (a absent). m's B row is Sales'; x counts nowhere; C does not count.
+        assert_eq!(ints(&d, "members"), [Some(2), Some(2), Some(2), Some(1)]);
+        assert_eq!(
+            ints(&d, "meetings_invited"),
+            [Some(4), Some(3), Some(3), Some(1)]
+        );
+        assert_eq!(
+            ints(&d, "meetings_attended"),
+            [Some(3), Some(2), Some(2), Some(1)]
+        );
+        assert_eq!(
+            ints(&d, "total_attendance_s"),
+            [Some(7200), Some(5400), Some(5400), Some(1800)]
+        );
+        assert_eq!(ints(&d, "late_count"), [Some(1), Some(1), Some(1), Some(0)]);
+        assert_eq!(
+            ints(&d, "left_early_count"),
+            [Some(1), Some(1), Some(1), Some(0)]
+        );
+        let rate = d.column("attendance_rate").unwrap().f64().unwrap();
+        assert_eq!(rate.get(0), Some(0.75));
+        assert_eq!(rate.get(2), Some(2.0 / 3.0));
+        assert_eq!(rate.get(3), Some(1.0));
+    }
+
+    #[test]
+    fn without_a_directory_the_columns_are_there_and_null_and_no_department_has_a_row() {
+        let (a, _) = fixture();
+        let bare = annotate_attendance(a.drop_many(["attendee_name"]), &People::default()).unwrap();
+        assert!(texts(&bare, "attendee_name").iter().all(Option::is_none));
+        assert!(
+            ints(&bare, "attendee_department_id")
+                .iter()
+                .all(Option::is_none)
+        );
+        let d = departments(None, &History::default(), None, None).unwrap();
+        assert_eq!(d.height(), 0);
+        assert_eq!(d.width(), DEPARTMENTS_COLUMNS.len());
+    }
+}

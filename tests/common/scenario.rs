@@ -96,6 +96,7 @@ pub struct Scenario {
     ids: Vec<String>,
     organizers: Vec<String>,
     job: Option<JobSpec>,
+    directory: bool,
 }
 
 impl Scenario {
@@ -192,6 +193,13 @@ impl Scenario {
         self
     }
 
+    /// The fake also serves the contacts API, from a directory generated over the corpus's
+    /// member userids (see `wecom_fake::directory`).
+    pub fn with_directory(mut self) -> Self {
+        self.directory = true;
+        self
+    }
+
     /// Starts the fake and writes the job into a new temporary folder.
     pub async fn start(self) -> Started {
         let tmp = tempfile::tempdir().unwrap();
@@ -204,6 +212,13 @@ impl Scenario {
         let mut fake = FakeWecom::new(self.config);
         if let Some(g) = &self.corpus {
             fake = fake.with_generated(g);
+        }
+        if self.directory {
+            let g = self
+                .corpus
+                .as_ref()
+                .expect("a directory is generated over a corpus");
+            fake = fake.with_directory(&member_userids(g));
         }
         for (id, errcode) in &self.failing {
             fake = fake.fail_always(id, *errcode);
@@ -224,6 +239,18 @@ impl Scenario {
         let fake = fake.start().await.unwrap();
         Started { fake, job, tmp }
     }
+}
+
+/// The member userids of a generated corpus, sorted.
+pub fn member_userids(g: &GenConfig) -> Vec<String> {
+    let mut ids = std::collections::BTreeSet::new();
+    for m in generate(g) {
+        let v: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+        for u in v["attendees"]["member"].as_array().into_iter().flatten() {
+            ids.insert(u["userid"].as_str().unwrap().to_owned());
+        }
+    }
+    ids.into_iter().collect()
 }
 
 /// A started [`Scenario`]: the fake on loopback and the job in its temporary folder.

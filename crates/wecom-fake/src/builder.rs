@@ -20,6 +20,7 @@ pub struct FakeWecom {
     cfg: FakeConfig,
     meetings: HashMap<String, StoredMeeting>,
     plan: FaultPlan,
+    directory: Option<crate::directory::FakeDirectory>,
 }
 
 impl FakeWecom {
@@ -28,6 +29,7 @@ impl FakeWecom {
             cfg,
             meetings: HashMap::new(),
             plan: FaultPlan::default(),
+            directory: None,
         }
     }
 
@@ -135,6 +137,13 @@ impl FakeWecom {
         self
     }
 
+    /// Serves the contacts API from a directory generated over `userids` (see
+    /// [`crate::directory`]).
+    pub fn with_directory(mut self, userids: &[String]) -> Self {
+        self.directory = Some(crate::directory::FakeDirectory::generate(userids));
+        self
+    }
+
     /// Number of meetings set up so far.
     pub fn meeting_count(&self) -> usize {
         self.meetings.len()
@@ -143,7 +152,8 @@ impl FakeWecom {
     /// Binds 127.0.0.1 on the configured port (0 = any free one) and serves in a background
     /// task until [`FakeHandle::shutdown`] or the handle is dropped.
     pub async fn start(self) -> anyhow::Result<FakeHandle> {
-        let state = State::new(self.cfg, self.meetings, self.plan);
+        let mut state = State::new(self.cfg, self.meetings, self.plan);
+        state.directory = self.directory;
         FakeHandle::serve(state).await
     }
 }

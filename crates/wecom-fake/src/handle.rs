@@ -51,6 +51,35 @@ impl FakeHandle {
         })
     }
 
+    /// Calls of the contacts endpoints so far: `department/list`, `user/list`, `user/get`,
+    /// `convert_tmp_external_userid`.
+    pub fn directory_calls(&self) -> [u64; 4] {
+        use std::sync::atomic::Ordering::Relaxed;
+        match &self.state.directory {
+            Some(d) => [
+                d.calls.department_list.load(Relaxed),
+                d.calls.user_list.load(Relaxed),
+                d.calls.user_get.load(Relaxed),
+                d.calls.convert.load(Relaxed),
+            ],
+            None => [0; 4],
+        }
+    }
+
+    /// The generated directory's mover changes department from now on.
+    pub fn move_people(&self) {
+        if let Some(d) = &self.state.directory {
+            d.move_people();
+        }
+    }
+
+    /// Every contacts call answers `errcode` from now on (60011, 48002, 60020…; 0 = normal).
+    pub fn refuse_directory(&self, errcode: i64) {
+        if let Some(d) = &self.state.directory {
+            d.refuse(errcode);
+        }
+    }
+
     /// `http://127.0.0.1:PORT`, the base URL to give a client.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)

@@ -32,6 +32,16 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             "/cgi-bin/meeting/get_user_meetingid",
             post(get_user_meetingid),
         )
+        .route(
+            "/cgi-bin/department/list",
+            get(super::directory::department_list),
+        )
+        .route("/cgi-bin/user/list", get(super::directory::user_list))
+        .route("/cgi-bin/user/get", get(super::directory::user_get))
+        .route(
+            "/cgi-bin/idconvert/convert_tmp_external_userid",
+            post(super::directory::convert),
+        )
         .route("/_fake/stats", get(stats))
         .route("/_fake/expire_tokens", post(expire_tokens))
         .fallback(not_found)

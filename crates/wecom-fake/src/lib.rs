@@ -24,6 +24,7 @@
 //! ```
 
 mod builder;
+pub mod directory;
 mod faults;
 pub mod generate;
 mod handle;

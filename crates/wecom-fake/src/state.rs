@@ -57,6 +57,8 @@ pub(crate) struct State {
     pub bucket: Option<TokenBucket>,
     pub in_flight: InFlight,
     pub counters: Counters,
+    /// The contacts the fake serves, when set up ([`crate::FakeWecom::with_directory`]).
+    pub directory: Option<crate::directory::FakeDirectory>,
     tokens: Mutex<HashMap<String, IssuedToken>>,
     token_rng: Mutex<fastrand::Rng>,
     fault_rng: Mutex<fastrand::Rng>,
@@ -87,6 +89,7 @@ impl State {
             bucket,
             in_flight: InFlight::default(),
             counters: Counters::default(),
+            directory: None,
             tokens: Mutex::new(HashMap::new()),
         }
     }

@@ -1,0 +1,222 @@
+//! People: the directory stage against the fake's contacts API (calls made, names and
+//! departments in the tables, people missing from the directory, permission errcodes, external
+//! id conversion kept in the store), and the pseudonym switch over the demo.
+
+use crate::common::*;
+use std::path::{Path, PathBuf};
+use wecom_fake::directory::TREE;
+
+/// A job reading the API (ids of the corpus) with `directory` as its `[directory]` table.
+fn directory_job(directory: &'static str) -> impl FnOnce(&Path) -> String {
+    move |dir: &Path| {
+        let ids = dir.join("ids.txt");
+        std::fs::write(&ids, ids_of(&corpus(6, 11)).join("\n")).unwrap();
+        format!(
+            "name = \"people\"\n[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
+             [ids]\nfile = {ids:?}\n[fetch]\nrate = 500\n[directory]\n{directory}\n\
+             [output]\ndir = {:?}\nformats = [\"csv\"]\n",
+            dir.join("out")
+        )
+    }
+}
+
+fn scenario(directory: &'static str) -> Scenario {
+    Scenario::serving(&corpus(6, 11))
+        .with_directory()
+        .job("people", directory_job(directory))
+}
+
+fn csv_files(root: &Path, table: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(root.join(table)).unwrap() {
+        let f = e.unwrap().path().join("part-0.csv");
+        if f.exists() {
+            files.push(f);
+        }
+    }
+    files.sort();
+    files
+}
+
+fn all_bytes(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sync_costs_one_department_list_and_one_user_list_per_department_with_one_token() {
+    let s = scenario("enabled = true").start().await;
+    s.run_ok(&["directory"]).await;
+    let [dept_list, user_list, user_get, convert] = s.fake.directory_calls();
+    assert_eq!(
+        (dept_list, user_list, user_get, convert),
+        (1, TREE.len() as u64, 0, 0)
+    );
+    assert_eq!(s.fake.stats().gettoken_calls, 1);
+    let r = s.report();
+    let people = member_userids(&corpus(6, 11)).len();
+    // Every 10th person left and every 10th is outside the scope: not listed.
+    let listed = (0..people).filter(|i| i % 10 < 8).count();
+    assert_eq!(r["directory"]["people"], listed);
+    assert_eq!(r["directory"]["departments"], TREE.len());
+    assert_eq!(r["directory"]["api_calls"], 1 + TREE.len());
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_names_members_by_their_department_path_and_counts_people_missing_from_the_directory()
+{
+    let s = scenario("enabled = true").start().await;
+    s.run_ok(&["run"]).await;
+    let text: String = csv_files(&s.out(), "attendance")
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(text.contains("姓名-user0002"), "no names in attendance");
+    assert!(text.contains("总部/研发中心/平台组"), "no department paths");
+    let r = s.report();
+    assert!(
+        r["quality"]["people_missing_from_directory"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    // A second run the same day does not sync again (refresh = daily).
+    s.run_ok(&["run"]).await;
+    assert_eq!(s.fake.directory_calls()[0], 1);
+    assert_eq!(s.report()["directory"]["skipped"], "already synced today");
+    let departments = csv_files(&s.out(), "departments");
+    let rollup = std::fs::read_to_string(&departments[0]).unwrap();
+    assert_eq!(rollup.lines().count(), 1 + TREE.len(), "{rollup}");
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_permission_for_the_contacts_stops_only_the_directory_and_exits_2_when_required() {
+    let s = scenario("enabled = true").start().await;
+    s.fake.refuse_directory(60011);
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = s.report();
+    let error = r["directory"]["error"].as_str().unwrap();
+    assert!(
+        error.contains("60011") && error.contains("visible range"),
+        "{error}"
+    );
+    assert!(!csv_files(&s.out(), "attendance").is_empty());
+    s.shutdown().await;
+
+    let s = scenario("enabled = true\nrequired = true").start().await;
+    s.fake.refuse_directory(48002);
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("48002"), "{}", stderr(&o));
+    assert!(!csv_files(&s.out(), "users").is_empty());
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn external_ids_are_converted_once_by_user_type_and_reruns_never_ask_again() {
+    let s = scenario("enabled = true\nconvert_external = true")
+        .start()
+        .await;
+    s.run_ok(&["run"]).await;
+    let first = s.report();
+    let x = &first["directory"]["externals"];
+    let tmp_ids = x["tmp_ids"].as_u64().unwrap();
+    assert!(tmp_ids > 0);
+    assert!(x["invalid"].as_u64().unwrap() > 0, "{x}");
+    assert_eq!(
+        x["converted"].as_u64().unwrap() + x["invalid"].as_u64().unwrap(),
+        tmp_ids
+    );
+    let calls = s.fake.directory_calls()[3];
+    assert_eq!(calls, x["calls"].as_u64().unwrap());
+    s.run_ok(&["run"]).await;
+    assert_eq!(
+        s.fake.directory_calls()[3],
+        calls,
+        "a rerun asked WeCom again"
+    );
+    assert_eq!(s.report()["directory"]["externals"]["reused"], tmp_ids);
+    let users: String = csv_files(&s.out(), "users")
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap())
+        .collect();
+    assert!(
+        users.contains(",external,"),
+        "no converted external in users"
+    );
+    s.shutdown().await;
+}
+
+#[test]
+fn with_pseudonyms_no_raw_userid_nor_name_appears_in_any_byte_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = fixtures("demo");
+    let job = write_job(
+        tmp.path(),
+        "pseudo",
+        &format!(
+            "name = \"pseudo\"\n[source]\nkind = \"dir\"\ndir = {demo:?}\n[ids]\nfile = {:?}\n\
+             [directory]\nenabled = true\nsource_dir = {:?}\n\
+             [output]\ndir = {:?}\nformats = [\"csv\", \"parquet\", \"xlsx\", \"html\"]\n\
+             identity = \"pseudonym\"\npseudonym_key_env = \"TEST_PSEUDONYM_KEY\"\n",
+            demo.join("ids.txt"),
+            fixtures("demo-directory"),
+            tmp.path().join("out")
+        ),
+    );
+    let o = run(bin()
+        .env("TEST_PSEUDONYM_KEY", "a-test-key-of-32-bytes-or-so-123")
+        .args(["run", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures("demo-directory").join("user_list_3.json")).unwrap(),
+    )
+    .unwrap();
+    let mut secrets: Vec<String> = vec!["luoming".into(), "zhangsan".into(), "wangwu".into()];
+    for u in dir["userlist"].as_array().unwrap() {
+        secrets.push(u["name"].as_str().unwrap().to_owned());
+    }
+    let written = all_bytes(&tmp.path().join("out"));
+    assert!(written.len() > 5);
+    for (path, bytes) in &written {
+        if path
+            .extension()
+            .is_some_and(|e| e == "sqlite" || e == "sqlite-wal" || e == "lock")
+        {
+            continue; // the store is not an output: it keeps what WeCom sent
+        }
+        for s in &secrets {
+            assert!(
+                !bytes.windows(s.len()).any(|w| w == s.as_bytes()),
+                "{s} appears in {}",
+                path.display()
+            );
+        }
+    }
+    let logs = format!("{}{}", stderr(&o), stdout(&o));
+    for s in &secrets {
+        assert!(!logs.contains(s.as_str()), "{s} appears in the logs");
+    }
+    let departments =
+        std::fs::read_to_string(csv_files(&tmp.path().join("out"), "departments")[0].clone())
+            .unwrap();
+    assert!(
+        departments.contains("总部/研发中心/平台组"),
+        "departments stay readable"
+    );
+}
