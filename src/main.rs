@@ -5,18 +5,8 @@ use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
-use wecom_attendance::commands::{self, Outcome};
+use wecom_attendance::commands;
 use wecom_attendance::config::cli::{Cli, LogFormat};
-use wecom_attendance::fetch::lock::LockHeld;
-
-/// All meetings done.
-const EXIT_OK: u8 = 0;
-/// Fatal: bad config, credentials, output not writable.
-const EXIT_FATAL: u8 = 1;
-/// Finished, but some meetings failed (listed in the run report).
-const EXIT_SOME_FAILED: u8 = 2;
-/// Another run holds the lock (EX_TEMPFAIL).
-const EXIT_LOCKED: u8 = 75;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -28,21 +18,14 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             report_error(format_args!("cannot start the async runtime: {e}"));
-            return ExitCode::from(EXIT_FATAL);
+            return ExitCode::from(commands::EXIT_FATAL);
         }
     };
-    let code = match runtime.block_on(commands::execute(cli)) {
-        Ok(Outcome::Clean) => EXIT_OK,
-        Ok(Outcome::SomeFailed) => EXIT_SOME_FAILED,
-        Err(e) if e.downcast_ref::<LockHeld>().is_some() => {
-            report_error(format_args!("{e:#}"));
-            EXIT_LOCKED
-        }
-        Err(e) => {
-            report_error(format_args!("{e:#}"));
-            EXIT_FATAL
-        }
-    };
+    let result = runtime.block_on(commands::execute(cli));
+    let code = commands::exit_code(&result);
+    if let Err(e) = &result {
+        report_error(format_args!("{e:#}"));
+    }
     ExitCode::from(code)
 }
 

@@ -137,6 +137,27 @@ pub fn window_scope(window: Window, job: &Job) -> Option<Scope> {
     }
 }
 
+/// The stored meetings of the `fetch.lookback_days` before a dated window that were not final
+/// when last fetched (and are not requested anyway): a run fetches them again.
+pub fn lookback_ids(
+    store: &Store,
+    job: &Job,
+    window: Window,
+    requested: &[String],
+) -> Result<Vec<String>> {
+    let (Window::Dates(r), days @ 1..) = (window, job.fetch.lookback_days) else {
+        return Ok(Vec::new());
+    };
+    let start = local_midnight(r.from - Days::new(u64::from(days)), job.tz);
+    let end = local_midnight(r.from, job.tz);
+    let requested: HashSet<&String> = requested.iter().collect();
+    Ok(store
+        .unfinished_between(start, end)?
+        .into_iter()
+        .filter(|id| !requested.contains(id))
+        .collect())
+}
+
 /// The stored meetings before the window that were not final when last fetched, and their
 /// bodies then, to tell which changed.
 struct Lookback {
@@ -146,25 +167,12 @@ struct Lookback {
 
 impl Lookback {
     fn before(store: &Store, job: &Job, window: Window, requested: &[String]) -> Result<Self> {
-        let (Window::Dates(r), days @ 1..) = (window, job.fetch.lookback_days) else {
-            return Ok(Lookback {
-                ids: Vec::new(),
-                before: Vec::new(),
-            });
-        };
-        let start = local_midnight(r.from - Days::new(u64::from(days)), job.tz);
-        let end = local_midnight(r.from, job.tz);
-        let requested: HashSet<&String> = requested.iter().collect();
-        let ids: Vec<String> = store
-            .unfinished_between(start, end)?
-            .into_iter()
-            .filter(|id| !requested.contains(id))
-            .collect();
+        let ids = lookback_ids(store, job, window, requested)?;
         let before = ids.iter().map(|id| store.body(id)).collect::<Result<_>>()?;
         if !ids.is_empty() {
             tracing::info!(
                 meetings = ids.len(),
-                days,
+                days = job.fetch.lookback_days,
                 "fetching unfinished meetings of the lookback again"
             );
         }

@@ -7,6 +7,7 @@
 
 mod check;
 mod directory;
+mod dry_run;
 mod fetch;
 mod ids;
 mod people;
@@ -17,6 +18,7 @@ mod setup;
 mod summarize;
 
 use crate::config::cli::{Cli, Command, LogFormat, OutputArgs, SourceArgs, WindowArgs};
+use crate::fetch::lock::LockHeld;
 use anyhow::Result;
 
 /// How a command that did not fail outright ended.
@@ -28,12 +30,70 @@ pub enum Outcome {
     SomeFailed,
 }
 
-/// Runs one command to its outcome; `main` maps it (or the error) to the exit code.
+/// All meetings done.
+pub const EXIT_OK: u8 = 0;
+/// Fatal: bad config, credentials, output not writable.
+pub const EXIT_FATAL: u8 = 1;
+/// Finished, but some meetings failed (listed in the run report).
+pub const EXIT_SOME_FAILED: u8 = 2;
+/// Another run holds the lock (EX_TEMPFAIL).
+pub const EXIT_LOCKED: u8 = 75;
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Clean => EXIT_OK,
+            Outcome::SomeFailed => EXIT_SOME_FAILED,
+        }
+    }
+}
+
+/// The exit code of a command's result: the one table of exit codes.
+pub fn exit_code(result: &Result<Outcome>) -> u8 {
+    match result {
+        Ok(outcome) => outcome.exit_code(),
+        Err(e) if e.downcast_ref::<LockHeld>().is_some() => EXIT_LOCKED,
+        Err(_) => EXIT_FATAL,
+    }
+}
+
+/// Runs one command to its outcome; `main` maps it (or the error) to the exit code. With
+/// `--metrics-file`, the file is written at the end whatever happened.
 pub async fn execute(cli: Cli) -> Result<Outcome> {
     session::set_json_logs(cli.log_format == LogFormat::Json);
+    session::set_metrics_file(cli.metrics_file.clone());
+    let started = std::time::Instant::now();
+    let (command, job_file) = cli.command.name_and_job();
+    let (command, job_file) = (command.to_string(), job_file.to_path_buf());
+    let result = dispatch(cli).await;
+    if let Some(path) = session::unwritten_metrics_file() {
+        // Stopped before (or outside) a session: the job's name is the file's, as far as we know.
+        let job = job_file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let metrics = crate::output::metrics::RunMetrics {
+            job: &job,
+            command: &command,
+            exit_code: exit_code(&result),
+            duration_s: started.elapsed().as_secs_f64(),
+            finished_at: session::now_s(),
+            report: None,
+        };
+        if let Err(e) = crate::output::metrics::write(&path, &metrics) {
+            tracing::warn!("cannot write the metrics file: {e:#}");
+        }
+    }
+    result
+}
+
+async fn dispatch(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Run(a) => {
             let (job, window) = setup::job_and_window(&a.job, &a.window, &a.source, &a.output)?;
+            if a.source.dry_run {
+                return dry_run::dry_run(&job, window, "run").await;
+            }
             run::run(&job, window).await
         }
         Command::Fetch(a) => {
@@ -42,6 +102,9 @@ pub async fn execute(cli: Cli) -> Result<Outcome> {
                 format: None,
             };
             let (job, window) = setup::job_and_window(&a.job, &a.window, &a.source, &out)?;
+            if a.source.dry_run {
+                return dry_run::dry_run(&job, window, "fetch").await;
+            }
             fetch::fetch(&job, window).await
         }
         Command::Summarize(a) => {

@@ -5,10 +5,13 @@
 use super::Outcome;
 use crate::config::job::Job;
 use crate::fetch::lock::{self, RunLock};
+use crate::output::metrics::RunMetrics;
 use crate::output::report::RunReport;
 use crate::wecom::client::StatsSnapshot;
 use anyhow::Result;
 use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -18,6 +21,48 @@ static JSON_LOGS: AtomicBool = AtomicBool::new(false);
 
 pub fn set_json_logs(on: bool) {
     JSON_LOGS.store(on, Ordering::Relaxed);
+}
+
+/// `--metrics-file`, and whether a session has written it for this command.
+static METRICS: Mutex<(Option<PathBuf>, bool)> = Mutex::new((None, false));
+
+pub fn set_metrics_file(path: Option<PathBuf>) {
+    if let Ok(mut m) = METRICS.lock() {
+        *m = (path, false);
+    }
+}
+
+/// The metrics file when no session has written it yet (the command stopped before or
+/// outside one).
+pub fn unwritten_metrics_file() -> Option<PathBuf> {
+    METRICS
+        .lock()
+        .ok()
+        .and_then(|m| if m.1 { None } else { m.0.clone() })
+}
+
+/// Writes the metrics file (if asked for) with what the session knows.
+fn write_metrics(report: &RunReport, job: &str, exit_code: u8, started: Instant) {
+    let Ok(mut m) = METRICS.lock() else { return };
+    let Some(path) = m.0.clone() else { return };
+    m.1 = true;
+    let metrics = RunMetrics {
+        job,
+        command: &report.command,
+        exit_code,
+        duration_s: started.elapsed().as_secs_f64(),
+        finished_at: now_s(),
+        report: Some(report),
+    };
+    // A metrics file that cannot be written must not turn a good run into a failed one.
+    if let Err(e) = crate::output::metrics::write(&path, &metrics) {
+        tracing::warn!("cannot write the metrics file: {e:#}");
+    }
+}
+
+/// Unix seconds now, with milliseconds.
+pub fn now_s() -> f64 {
+    chrono::Utc::now().timestamp_millis() as f64 / 1000.0
 }
 
 /// One command's hold on the store, the output folder and its report.
@@ -52,6 +97,12 @@ impl<'a> Session<'a> {
         if let Err(e) = &r {
             self.report.fatal = Some(format!("{e:#}"));
             self.write_report()?;
+            write_metrics(
+                &self.report,
+                &self.job.name,
+                super::EXIT_FATAL,
+                self.started,
+            );
         }
         r
     }
@@ -64,16 +115,24 @@ impl<'a> Session<'a> {
         c.token_refreshes = s.token_refreshes;
         c.gettoken_calls = s.gettoken_calls;
         c.api_calls = s.calls + s.gettoken_calls;
+        self.report.api_answers = s.answers.clone();
     }
 
     /// Writes the report, prints the summary and tells whether anything failed.
     pub fn finish(mut self) -> Result<Outcome> {
         self.write_report()?;
-        Ok(if self.report.has_failures() {
+        let outcome = if self.report.has_failures() {
             Outcome::SomeFailed
         } else {
             Outcome::Clean
-        })
+        };
+        write_metrics(
+            &self.report,
+            &self.job.name,
+            outcome.exit_code(),
+            self.started,
+        );
+        Ok(outcome)
     }
 
     fn write_report(&mut self) -> Result<()> {

@@ -12,8 +12,6 @@ use std::sync::Arc;
 
 /// Tasks in flight when reading a directory source (no network, no pacing).
 const DIR_IN_FLIGHT: usize = 64;
-/// The largest body read from a source folder.
-const DEFAULT_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The validated job and the window the command covers.
 pub fn job_and_window(
@@ -102,7 +100,7 @@ pub fn source(job: &Job, client: Option<&Arc<Client>>) -> (Source, usize) {
         (SourceCfg::Dir(d), _) => (
             Source::Dir {
                 dir: d.clone(),
-                max_bytes: DEFAULT_MAX_BODY_BYTES,
+                max_bytes: job.fetch.max_body_bytes,
             },
             DIR_IN_FLIGHT,
         ),

@@ -122,13 +122,21 @@ pub fn rewrite_dates(
             tz: job.tz,
             stale: Stale::Keep,
         };
+        // Names, departments and pseudonyms exactly as for the window's own dates.
+        let people = super::people::people_for(job, store, range)?;
         let report = &mut session.report;
         let store = &mut *store;
         let (_, written) = writer.write_window(range, |sink| {
             let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
                 store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
             };
-            tables::build(job, feed, &mut report.failures, &mut DatesOnly(sink))
+            tables::build_with(
+                job,
+                &people,
+                feed,
+                &mut report.failures,
+                &mut DatesOnly(sink),
+            )
         })?;
         tracing::info!(%date, rows = written.attendance_rows, "rewrote a date of the lookback");
         if let Some(rows) = &mut report.rows {

@@ -25,6 +25,10 @@ pub struct Cli {
     /// Only log warnings and errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Write Prometheus metrics of the run to PATH at its end (atomically), for
+    /// node_exporter's textfile collector.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub metrics_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,6 +55,22 @@ pub enum Command {
     /// Sync the WeCom contacts (departments and members) into the local store now, whatever
     /// `[directory] refresh` says; convert external ids when `convert_external` is on.
     Directory(DirectoryArgs),
+}
+
+impl Command {
+    /// The command's name and its job file, for what is written when it stops early.
+    pub fn name_and_job(&self) -> (&'static str, &std::path::Path) {
+        match self {
+            Command::Run(a) => ("run", &a.job.job),
+            Command::Fetch(a) => ("fetch", &a.job.job),
+            Command::Summarize(a) => ("summarize", &a.job.job),
+            Command::Report(a) => ("report", &a.job.job),
+            Command::Ids(a) => ("ids", &a.job.job),
+            Command::Check(a) => ("check", &a.job.job),
+            #[allow(unreachable_patterns)]
+            _ => ("other", std::path::Path::new("")),
+        }
+    }
 }
 
 /// Which local dates to cover (inclusive, in the job's time zone).
@@ -95,6 +115,10 @@ pub struct SourceArgs {
     /// Fetch again even meetings whose stored status is final (ended, cancelled, expired).
     #[arg(long)]
     pub refetch: bool,
+    /// Print what the run would do (ids, meetings reused, calls planned, time, partitions) and
+    /// stop: no get_info call, nothing written. Discovery calls are made and counted.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -11,6 +11,7 @@ pub mod directory_report;
 pub mod fanout;
 pub mod html;
 pub mod labels;
+pub mod metrics;
 pub mod overview;
 pub mod partitions;
 pub mod report;

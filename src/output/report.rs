@@ -2,7 +2,7 @@
 //! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
 
 use crate::config::ids::{InputProblem, printable};
-use crate::domain::{GivenUp, MeetingFailure};
+use crate::domain::{EndpointAnswers, GivenUp, MeetingFailure};
 use crate::output::partitions::{Written, write_bytes_atomic};
 use crate::transform::flatten::Quality;
 use anyhow::Result;
@@ -73,6 +73,8 @@ pub struct RunReport {
     pub undated_meetingids: Vec<String>,
     pub input_problems: Vec<InputProblem>,
     pub timings: Timings,
+    /// API answers by endpoint and errcode (for the metrics file).
+    pub api_answers: Vec<EndpointAnswers>,
     /// The error that stopped the run, if one did.
     pub fatal: Option<String>,
     /// The directory stage (names, departments, external ids), when the job enables it.
@@ -106,6 +108,7 @@ impl RunReport {
             undated_meetingids: Vec::new(),
             input_problems: Vec::new(),
             timings: Timings::default(),
+            api_answers: Vec::new(),
             fatal: None,
             directory: None,
             tables_kept: false,

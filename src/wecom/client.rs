@@ -13,6 +13,7 @@ use super::limiter::Limiter;
 use super::model::{Envelope, UserMeetingIds};
 use super::token::TokenCache;
 use crate::config::job::{ApiConfig, FetchConfig};
+use crate::domain::EndpointAnswers;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -41,6 +42,18 @@ pub struct Stats {
     pub retries: AtomicU64,
     pub throttled: AtomicU64,
     pub busy: AtomicU64,
+    /// Answers per (endpoint path, errcode or `busy` / `refused`).
+    pub answers: std::sync::Mutex<std::collections::BTreeMap<(String, String), u64>>,
+}
+
+impl Stats {
+    fn record(&self, path: &str, outcome: &str) {
+        if let Ok(mut answers) = self.answers.lock() {
+            *answers
+                .entry((path.to_string(), outcome.to_string()))
+                .or_default() += 1;
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -51,6 +64,7 @@ pub struct StatsSnapshot {
     pub busy_answers: u64,
     pub gettoken_calls: u64,
     pub token_refreshes: u64,
+    pub answers: Vec<EndpointAnswers>,
 }
 
 /// Why an attempt did not give a body: its errcode class and a redacted description.
@@ -115,6 +129,20 @@ impl Client {
             busy_answers: self.stats.busy.load(Ordering::Relaxed),
             gettoken_calls: self.tokens.gettoken_calls(),
             token_refreshes: self.tokens.forced_refreshes(),
+            answers: self
+                .stats
+                .answers
+                .lock()
+                .map(|a| {
+                    a.iter()
+                        .map(|((endpoint, errcode), n)| EndpointAnswers {
+                            endpoint: endpoint.clone(),
+                            errcode: errcode.clone(),
+                            answers: *n,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 
@@ -180,7 +208,15 @@ impl Client {
                 }
             };
             drop(permit);
-            let trouble = match self.read_answer(path, answer)? {
+            let read = self.read_answer(path, answer);
+            let outcome = match &read {
+                Ok(Ok(_)) => "0".to_string(),
+                Ok(Err(t)) => t.errcode.map_or_else(|| "busy".into(), |c| c.to_string()),
+                Err(CallError::PerMeeting { .. }) => "too_large".to_string(),
+                Err(CallError::Fatal { .. }) => "refused".to_string(),
+            };
+            self.stats.record(path, &outcome);
+            let trouble = match read? {
                 Ok(bytes) => {
                     self.limiter.recovered();
                     return Ok(bytes);

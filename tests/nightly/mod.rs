@@ -208,3 +208,114 @@ async fn a_meeting_refused_for_good_is_given_up_after_three_runs_and_listed_not_
     assert_eq!(s.fake.get_info_calls_for(&gone), calls + 1);
     s.shutdown().await;
 }
+
+#[test]
+fn the_metrics_file_tells_cron_monitoring_how_the_last_run_went_and_keeps_the_last_success() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let metrics = tmp.path().join("textfile/wecom.prom");
+    std::fs::create_dir_all(metrics.parent().unwrap()).unwrap();
+    let o = run(bin()
+        .args(["run", "--job"])
+        .arg(&job)
+        .arg("--metrics-file")
+        .arg(&metrics));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    let value = |text: &str, prefix: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let success = value(
+        &text,
+        "wecom_attendance_last_success_timestamp_seconds{job=\"demo\"}",
+    );
+    assert!(success > 1.7e9);
+    assert_eq!(
+        value(
+            &text,
+            "wecom_attendance_last_run_exit_code{job=\"demo\",command=\"run\"}"
+        ),
+        0.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            "wecom_attendance_last_run_meetings{job=\"demo\",state=\"requested\"}"
+        ),
+        24.0
+    );
+    assert!(
+        value(
+            &text,
+            "wecom_attendance_last_run_rows_written{job=\"demo\",table=\"attendance\"}"
+        ) > 0.0
+    );
+    // A run that cannot take the lock: exit 75, and the last success is carried over.
+    let store = tmp.path().join("out/_store/raw.sqlite");
+    let held = wecom_attendance::fetch::lock::acquire(&store, "run --job other").unwrap();
+    let o = run(bin()
+        .args(["run", "--job"])
+        .arg(&job)
+        .arg("--metrics-file")
+        .arg(&metrics));
+    assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
+    drop(held);
+    let text = std::fs::read_to_string(&metrics).unwrap();
+    assert_eq!(
+        value(
+            &text,
+            "wecom_attendance_last_success_timestamp_seconds{job=\"demo\"}"
+        ),
+        success
+    );
+    assert_eq!(
+        value(
+            &text,
+            "wecom_attendance_last_run_exit_code{job=\"demo\",command=\"run\"}"
+        ),
+        75.0
+    );
+    // No temporary file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(metrics.parent().unwrap())
+        .unwrap()
+        .collect();
+    assert_eq!(names.len(), 1);
+}
+
+#[tokio::test]
+async fn a_dry_run_plans_the_calls_and_makes_no_get_info_call_nor_writes_anything() {
+    let s = Scenario::meetings(6, 5).api_job("").start().await;
+    // Half of them stored, final, by an earlier run.
+    let ids = ids_of(&corpus(6, 5));
+    let o = s.run(&["run", "--dry-run"]).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("ids:          6"), "{text}");
+    assert!(text.contains("6 × get_info planned"), "{text}");
+    assert!(text.contains("duration:"), "{text}");
+    assert_eq!(s.fake.stats().get_info_calls, 0);
+    assert!(
+        !s.out().exists(),
+        "nothing written: {:?}",
+        std::fs::read_dir(s.dir()).unwrap().count()
+    );
+    s.run_ok(&["run"]).await;
+    let o = s.run(&["fetch", "--dry-run"]).await;
+    let text = stdout(&o);
+    let final_count = text
+        .lines()
+        .find(|l| l.starts_with("meetings:"))
+        .unwrap()
+        .to_string();
+    assert!(final_count.contains("already final in the store"), "{text}");
+    assert_eq!(
+        s.fake.stats().get_info_calls,
+        ids.len() as u64,
+        "only the real run called"
+    );
+    s.shutdown().await;
+}

@@ -163,6 +163,16 @@ pub struct GivenUp {
     pub last_failed_at: String,
 }
 
+/// How many answers one API endpoint gave with one errcode during a run (`busy`: no errcode,
+/// e.g. HTTP 502 or a timeout; `too_large`: a body past `fetch.max_body_mb`; `refused`: an HTTP
+/// answer that stops the run).
+#[derive(Debug, Default, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct EndpointAnswers {
+    pub endpoint: String,
+    pub errcode: String,
+    pub answers: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
