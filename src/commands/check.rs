@@ -1,13 +1,18 @@
 //! `check`: validates the job, reads the ids file, obtains a token when the job reads the API,
-//! and prints the plan. Writes nothing.
+//! makes one directory call when `[directory] enabled = true` (or reads the snapshot's
+//! departments with `source_dir`), and prints the plan. Writes nothing.
 
-use super::{Outcome, setup};
-use crate::config::ids::read_ids_file;
+use super::{Outcome, people, setup};
+use crate::config::directory::Refresh;
+use crate::config::ids::{printable, read_ids_file};
 use crate::config::job::{Job, Source as SourceCfg};
 use crate::config::window::Window;
+use crate::fetch::directory::{self, DirectorySource};
+use crate::wecom::client::Client;
 use anyhow::{Context, Result, bail};
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 /// `println!` for the lines of `check`, minus the panic on a closed stdout (`| head`): the
 /// checks still run and still decide the exit code.
@@ -76,7 +81,8 @@ pub async fn check(job: &Job, window: Window, job_file: &Path) -> Result<Outcome
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if let Some(client) = setup::api_client(job)? {
+    let client = setup::api_client(job)?;
+    if let Some(client) = &client {
         client
             .check_credentials()
             .await
@@ -91,5 +97,68 @@ pub async fn check(job: &Job, window: Window, job_file: &Path) -> Result<Outcome
             }
         );
     }
+    if job.directory.enabled && !check_directory(job, client).await && job.directory.required {
+        say!("directory:    [directory] required = true: the run would exit 2, and so does check");
+        return Ok(Outcome::SomeFailed);
+    }
     Ok(Outcome::Clean)
+}
+
+/// One directory call (`department/list`, or the snapshot's captured answer with
+/// `source_dir`) and the scope it shows. A refusal is printed with its fix and does not stop
+/// the other checks; returns whether the directory could be read.
+async fn check_directory(job: &Job, client: Option<Arc<Client>>) -> bool {
+    let cfg = &job.directory;
+    let refresh = match cfg.refresh {
+        Refresh::Daily => "daily",
+        Refresh::Always => "always",
+        Refresh::Never => "never",
+    };
+    say!(
+        "directory:    enabled (refresh {refresh}, required {}, convert_external {})",
+        cfg.required,
+        cfg.convert_external
+    );
+    let (result, how) = match &cfg.source_dir {
+        Some(dir) => (
+            directory::read_departments(&DirectorySource::Dir(dir.clone())).await,
+            format!("snapshot {} readable", dir.display()),
+        ),
+        None => {
+            let client = match client.map_or_else(|| people::new_client(job), Ok) {
+                Ok(c) => c,
+                Err(e) => {
+                    say!("directory:    not checked: {e:#}");
+                    return false;
+                }
+            };
+            (
+                directory::read_departments(&DirectorySource::Api(&client)).await,
+                "contacts API reachable".to_string(),
+            )
+        }
+    };
+    match result {
+        Ok(list) => {
+            let roots: Vec<String> = directory::roots(&list)
+                .iter()
+                .map(|d| printable(d.name.as_deref().unwrap_or("(no name)")).into_owned())
+                .collect();
+            let roots = match roots.len() {
+                0 => "no root".to_string(),
+                1 => format!("root {}", roots[0]),
+                _ => format!("roots {}", roots.join(", ")),
+            };
+            say!(
+                "directory:    {} departments visible, {roots}; {how}",
+                list.department.len()
+            );
+            true
+        }
+        Err(e) => {
+            let what = if cfg.required { "FAILED" } else { "warning" };
+            say!("directory:    {what}: {}", printable(&e.to_string()));
+            false
+        }
+    }
 }

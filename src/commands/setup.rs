@@ -2,6 +2,7 @@
 //! window, the credentials and the API client. Nothing here makes a request.
 
 use crate::config::cli::{JobArgs, OutputArgs, SourceArgs, WindowArgs};
+use crate::config::directory::Identity;
 use crate::config::job::{BASE_URL_ENV, Job, Overrides, Source as SourceCfg};
 use crate::config::window::{self, Window};
 use crate::fetch::source::Source;
@@ -32,6 +33,7 @@ pub fn job_and_window(
         base_url: std::env::var(BASE_URL_ENV).ok().filter(|s| !s.is_empty()),
     };
     let job = Job::load(&job.job, &ov)?;
+    check_pseudonym_key(&job)?;
     let window = window::resolve(
         w.date.as_deref(),
         w.from.as_deref(),
@@ -41,6 +43,19 @@ pub fn job_and_window(
         chrono::Utc::now(),
     )?;
     Ok((job, window))
+}
+
+/// With `[output] identity = "pseudonym"`, the key must be there (and long enough) before the
+/// first request: a run that fetched for an hour must not fail at summarize time for want of
+/// it. The key is read and dropped here; the tables read it again. It never appears in the
+/// error.
+pub fn check_pseudonym_key(job: &Job) -> Result<()> {
+    if let Identity::Pseudonym(source) = &job.identity {
+        source
+            .read()
+            .context("the job asks for pseudonyms ([output] identity = \"pseudonym\")")?;
+    }
+    Ok(())
 }
 
 /// Reads the credentials named by the job: corpid from its variable, the secret from its

@@ -101,13 +101,7 @@ pub async fn sync(
 
 /// One snapshot of the directory: `department/list`, then `user/list` for each department.
 pub async fn read(source: &DirectorySource<'_>) -> Result<Snapshot, DirectoryError> {
-    let depts: DepartmentList = match source {
-        DirectorySource::Api(c) => c
-            .department_list()
-            .await
-            .map_err(|e| classify(api::DEPARTMENT_LIST, e))?,
-        DirectorySource::Dir(dir) => captured(dir, DEPARTMENT_LIST_FILE)?,
-    };
+    let depts = read_departments(source).await?;
     let mut snap = Snapshot::default();
     // A person listed in several departments is one person, with their main department.
     let mut people: BTreeMap<String, (Option<String>, Option<i64>)> = BTreeMap::new();
@@ -137,6 +131,30 @@ pub async fn read(source: &DirectorySource<'_>) -> Result<Snapshot, DirectoryErr
         .map(|(u, (name, dept))| (u, name, dept))
         .collect();
     Ok(snap)
+}
+
+/// The departments alone: one `department/list` call, or the captured answer. What `check`
+/// shows of the scope, and the first step of [`read`].
+pub async fn read_departments(
+    source: &DirectorySource<'_>,
+) -> Result<DepartmentList, DirectoryError> {
+    match source {
+        DirectorySource::Api(c) => c
+            .department_list()
+            .await
+            .map_err(|e| classify(api::DEPARTMENT_LIST, e)),
+        DirectorySource::Dir(dir) => captured(dir, DEPARTMENT_LIST_FILE),
+    }
+}
+
+/// The departments of `list` whose parent is not in it (0, missing, or outside the app's
+/// visible range): the roots of the visible tree, in WeCom's order.
+pub fn roots(list: &DepartmentList) -> Vec<&api::Department> {
+    let ids: std::collections::HashSet<i64> = list.department.iter().map(|d| d.id).collect();
+    list.department
+        .iter()
+        .filter(|d| !d.parentid.is_some_and(|p| p != 0 && ids.contains(&p)))
+        .collect()
 }
 
 /// A permission errcode becomes [`DirectoryError::Permission`] with its fix.
@@ -279,6 +297,25 @@ mod tests {
         assert!(due(&daily, Some(eleven_pm), next_day, Shanghai));
         assert!(due(&cfg(Refresh::Always), Some(ten), ten, Shanghai));
         assert!(!due(&cfg(Refresh::Never), None, ten, Shanghai));
+    }
+
+    #[test]
+    fn the_roots_are_the_departments_whose_parent_the_app_cannot_see() {
+        let list: DepartmentList = serde_json::from_str(
+            r#"{"department":[{"id":2,"name":"研发","parentid":1},{"id":5,"name":"平台","parentid":2},
+            {"id":7,"name":"华东","parentid":3},{"id":1,"name":"总部","parentid":0}]}"#,
+        )
+        .unwrap();
+        let names: Vec<_> = roots(&list)
+            .iter()
+            .map(|d| d.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["华东", "总部"]);
+        let whole: DepartmentList = serde_json::from_str(
+            r#"{"department":[{"id":1,"name":"总部"},{"id":2,"parentid":1}]}"#,
+        )
+        .unwrap();
+        assert_eq!(roots(&whole).len(), 1);
     }
 
     #[tokio::test]

@@ -220,3 +220,155 @@ fn with_pseudonyms_no_raw_userid_nor_name_appears_in_any_byte_written() {
         "departments stay readable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_makes_one_department_list_call_and_prints_the_scope_it_sees() {
+    let s = scenario("enabled = true").start().await;
+    let o = s.run_ok(&["check"]).await;
+    let out = stdout(&o);
+    let scope = format!(
+        "directory:    {} departments visible, root 总部; contacts API reachable",
+        TREE.len()
+    );
+    assert!(out.contains(&scope), "{out}");
+    assert!(out.contains("credentials:  ok"), "{out}");
+    // One department/list call, no user/list, nothing fetched, nothing written.
+    assert_eq!(s.fake.directory_calls(), [1, 0, 0, 0]);
+    assert_eq!(s.fake.stats().get_info_calls, 0);
+    assert!(!s.out().exists(), "check writes nothing");
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_a_refused_directory_with_its_fix_and_fails_only_when_required() {
+    let s = scenario("enabled = true").start().await;
+    s.fake.refuse_directory(60011);
+    let o = s.run(&["check"]).await;
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("directory:    warning:") && out.contains("60011"),
+        "{out}"
+    );
+    assert!(out.contains("visible range"), "the fix hint: {out}");
+    assert!(out.contains("credentials:  ok"), "{out}");
+    s.shutdown().await;
+
+    for (errcode, hint) in [(48002, "contacts read access"), (60020, "trusted IP")] {
+        let s = scenario("enabled = true\nrequired = true").start().await;
+        s.fake.refuse_directory(errcode);
+        let o = s.run(&["check"]).await;
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(2), "{out}{}", stderr(&o));
+        assert!(
+            out.contains("directory:    FAILED:") && out.contains(&errcode.to_string()),
+            "{out}"
+        );
+        assert!(out.contains(hint), "the fix hint for {errcode}: {out}");
+        assert!(out.contains("credentials:  ok"), "{out}");
+        s.shutdown().await;
+    }
+}
+
+#[test]
+fn check_reads_the_departments_of_a_snapshot_folder_without_the_network() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = fixtures("demo");
+    let snapshot = fixtures("demo-directory");
+    let job = write_job(
+        tmp.path(),
+        "snap",
+        &format!(
+            "name = \"snap\"\n[source]\nkind = \"dir\"\ndir = {demo:?}\n[ids]\nfile = {:?}\n\
+             [api]\nbase_url = \"http://127.0.0.1:9\"\n\
+             [directory]\nenabled = true\nsource_dir = {snapshot:?}\n[output]\ndir = {:?}\n",
+            demo.join("ids.txt"),
+            tmp.path().join("out")
+        ),
+    );
+    let list: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(snapshot.join("department_list.json")).unwrap(),
+    )
+    .unwrap();
+    let n = list["department"].as_array().unwrap().len();
+    let o = run(bin().args(["check", "--job"]).arg(&job));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(
+        out.contains(&format!(
+            "directory:    {n} departments visible, root 总部; snapshot {} readable",
+            snapshot.display()
+        )),
+        "{out}"
+    );
+    // A snapshot holding a refusal is reported like the API's.
+    let broken = tmp.path().join("refused");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(
+        broken.join("department_list.json"),
+        r#"{"errcode":48002,"errmsg":"api forbidden"}"#,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&job).unwrap().replace(
+        &format!("source_dir = {snapshot:?}"),
+        &format!("source_dir = {broken:?}\nrequired = true"),
+    );
+    std::fs::write(&job, text).unwrap();
+    let o = run(bin().args(["check", "--job"]).arg(&job));
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}{}", stderr(&o));
+    assert!(out.contains("48002"), "{out}");
+}
+
+/// A job of the fake's corpus asking for pseudonyms, the key in `TEST_UNSET_PSEUDONYM_KEY`.
+fn pseudonym_job(dir: &Path) -> String {
+    let ids = dir.join("ids.txt");
+    std::fs::write(&ids, ids_of(&corpus(6, 11)).join("\n")).unwrap();
+    format!(
+        "name = \"pseudo\"\n[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
+         [ids]\nfile = {ids:?}\n[fetch]\nrate = 500\n[directory]\nenabled = true\n\
+         [output]\ndir = {:?}\nformats = [\"csv\"]\nidentity = \"pseudonym\"\n\
+         pseudonym_key_env = \"TEST_UNSET_PSEUDONYM_KEY\"\n",
+        dir.join("out")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_or_short_pseudonym_key_stops_every_command_before_the_first_request() {
+    let s = Scenario::serving(&corpus(6, 11))
+        .with_directory()
+        .job("pseudo", pseudonym_job)
+        .start()
+        .await;
+    for command in ["run", "fetch", "check", "directory"] {
+        let o = s.run(&[command]).await;
+        assert_eq!(o.status.code(), Some(1), "{command}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("identity = \"pseudonym\"") && e.contains("TEST_UNSET_PSEUDONYM_KEY"),
+            "{command}: {e}"
+        );
+    }
+    let short = "short-key";
+    let mut c = s.cmd(&["run"]);
+    c.env("TEST_UNSET_PSEUDONYM_KEY", short);
+    let o = run_async(c).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("shorter than 16 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains(short), "the key is never shown");
+    // Not one request, not one file.
+    let stats = s.fake.stats();
+    assert_eq!((stats.gettoken_calls, stats.get_info_calls), (0, 0));
+    assert_eq!(s.fake.directory_calls(), [0; 4]);
+    assert!(!s.out().exists());
+    // With a key of 16 bytes the same job runs.
+    let mut c = s.cmd(&["run"]);
+    c.env("TEST_UNSET_PSEUDONYM_KEY", "0123456789abcdef");
+    let o = run_async(c).await;
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    s.shutdown().await;
+}
