@@ -33,25 +33,18 @@ pub struct FetchOutcome {
 }
 
 /// Turns a fetched body into its store record, reading only its head: an answer carrying a
-/// non-zero errcode is a failure; a body that is not JSON is kept verbatim with its reason.
+/// non-zero errcode is a failure; a body that is not JSON, or cannot be a meeting, is kept
+/// verbatim with its reason and is a failure too.
 fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>) {
     let head = match MeetingHead::parse(&body) {
         Ok(head) => head,
         Err(e) => {
-            let reason = format!("body is not a get_info answer: {e}");
-            let failure = MeetingFailure {
-                meetingid: meetingid.to_string(),
-                errcode: None,
-                reason: reason.clone(),
-            };
-            let record = Record::Body {
-                meetingid: meetingid.to_string(),
+            return kept_unusable(
+                meetingid,
                 body,
-                status: None,
-                meeting_start: None,
-                parse_error: Some(reason),
-            };
-            return (record, Some(failure));
+                None,
+                format!("body is not a get_info answer: {e}"),
+            );
         }
     };
     let unusable = match head.start() {
@@ -64,19 +57,7 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
     };
     if let (Some(0) | None, Some(why)) = (head.errcode, unusable) {
         let reason = format!("body is not a usable get_info answer: {why}");
-        let failure = MeetingFailure {
-            meetingid: meetingid.to_string(),
-            errcode: None,
-            reason: reason.clone(),
-        };
-        let record = Record::Body {
-            meetingid: meetingid.to_string(),
-            body,
-            status: head.status,
-            meeting_start: None,
-            parse_error: Some(reason),
-        };
-        return (record, Some(failure));
+        return kept_unusable(meetingid, body, head.status, reason);
     }
     match head.errcode {
         Some(0) | None => (
@@ -103,6 +84,28 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
             (Record::Failure(f.clone()), Some(f))
         }
     }
+}
+
+/// A body kept verbatim (nothing WeCom sent is lost) but marked unusable, and its failure.
+fn kept_unusable(
+    meetingid: &str,
+    body: Vec<u8>,
+    status: Option<i64>,
+    reason: String,
+) -> (Record, Option<MeetingFailure>) {
+    let failure = MeetingFailure {
+        meetingid: meetingid.to_string(),
+        errcode: None,
+        reason: reason.clone(),
+    };
+    let record = Record::Body {
+        meetingid: meetingid.to_string(),
+        body,
+        status,
+        meeting_start: None,
+        parse_error: Some(reason),
+    };
+    (record, Some(failure))
 }
 
 /// Fetches `ids` into `store`. `in_flight` bounds how many tasks exist at once (the API client
