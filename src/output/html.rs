@@ -40,7 +40,8 @@ struct Page {
     rate_svg: Value,
     ratio_title: &'static str,
     ratio_svg: Value,
-    departments: Option<Departments>,
+    /// The departments ranking, full width, when a directory is known.
+    departments: Option<Table>,
     /// The members' lists, side by side.
     tables: Vec<Table>,
     /// The meetings with the lowest attendance, full width.
@@ -63,23 +64,6 @@ struct Metric {
     text: String,
     /// The figure the eye should land on first.
     key: bool,
-}
-
-#[derive(Serialize)]
-struct Departments {
-    title: &'static str,
-    name_header: &'static str,
-    rate_header: &'static str,
-    rows: Vec<DepartmentRow>,
-    note: Option<String>,
-}
-
-#[derive(Serialize)]
-struct DepartmentRow {
-    rank: usize,
-    name: String,
-    rate: String,
-    bar: f64,
 }
 
 #[derive(Serialize)]
@@ -278,23 +262,40 @@ fn metric(name: &'static str, label: &'static str, raw: String, text: String) ->
     }
 }
 
-fn departments(d: &Top<crate::output::overview::DepartmentRow>, l: &Labels) -> Departments {
-    Departments {
+fn departments(d: &Top<crate::output::overview::DepartmentRow>, l: &'static Labels) -> Table {
+    let header = |text, num| Header { text, num };
+    let headers = vec![
+        header("#", true),
+        header(l.department, false),
+        header(l.invited, true),
+        header(l.attended, true),
+        header(l.attendance_rate, true),
+    ];
+    let count = |n: Option<i64>| Cell::num(n.map_or_else(|| "–".to_string(), group));
+    Table {
+        id: "departments",
         title: l.departments_ranked,
-        name_header: l.department,
-        rate_header: l.attendance_rate,
+        span: headers.len(),
+        headers,
         rows: d
             .rows
             .iter()
             .enumerate()
-            .map(|(i, r)| DepartmentRow {
-                rank: i + 1,
-                name: r.name.clone(),
-                rate: percent(r.rate),
-                bar: r.rate.map_or(0.0, |r| (r * 100.0).clamp(0.0, 100.0)),
+            .map(|(i, r)| {
+                vec![
+                    Cell::num((i + 1).to_string()),
+                    Cell {
+                        sub: r.path.clone().filter(|p| *p != r.name),
+                        ..Cell::text(r.name.clone())
+                    },
+                    count(r.invited),
+                    count(r.attended),
+                    Cell::rate(r.rate),
+                ]
             })
             .collect(),
         note: cut_note(d, l),
+        nothing: l.nothing_to_show,
     }
 }
 
@@ -549,6 +550,9 @@ mod tests {
         o.departments = Some(Top {
             rows: vec![Dept {
                 name: "研发部".into(),
+                path: Some("总部/研发部".into()),
+                invited: Some(10),
+                attended: Some(9),
                 rate: Some(0.9),
             }],
             total: 12,

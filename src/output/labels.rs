@@ -307,8 +307,18 @@ fn zh_header(column: &str) -> Option<&'static str> {
         "meetings_absent" => "缺席次数",
         "first_meeting_start" => "首次会议时间",
         "last_meeting_start" => "最近会议时间",
+        "attendee_name" => "参会人姓名",
+        "attendee_department_id" => "参会人部门ID",
+        "attendee_department" => "参会人部门",
+        "admin_name" => "组织者姓名",
+        "admin_department" => "组织者部门",
+        "department" => "部门",
         "department_id" => "部门ID",
-        "department_name" => "部门",
+        "department_name" => "部门名称",
+        "department_path" => "部门路径",
+        "parent_id" => "上级部门ID",
+        "depth" => "层级",
+        "members" => "成员数",
         _ => return None,
     })
 }
@@ -316,6 +326,7 @@ fn zh_header(column: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::people::DEPARTMENTS_COLUMNS;
     use crate::transform::summary::{MEETINGS_COLUMNS, USERS_COLUMNS};
 
     #[test]
@@ -323,12 +334,13 @@ mod tests {
         let zh = Labels::of(Language::ZhCn);
         let en = Labels::of(Language::En);
         for (table, columns) in [
-            (Table::Meetings, &MEETINGS_COLUMNS[..]),
-            (Table::Users, &USERS_COLUMNS[..]),
+            (Some(Table::Meetings), &MEETINGS_COLUMNS[..]),
+            (Some(Table::Users), &USERS_COLUMNS[..]),
+            (None, &DEPARTMENTS_COLUMNS[..]),
         ] {
             for c in columns {
-                assert_ne!(zh.header(Some(table), c), *c, "{c} has no Chinese header");
-                assert_eq!(en.header(Some(table), c), *c);
+                assert_ne!(zh.header(table, c), *c, "{c} has no Chinese header");
+                assert_eq!(en.header(table, c), *c);
             }
         }
         assert_eq!(zh.header(Some(Table::Meetings), "late_count"), "迟到人数");

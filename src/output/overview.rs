@@ -129,6 +129,11 @@ pub struct UserRow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DepartmentRow {
     pub name: String,
+    /// Where it sits in the tree (`总部/研发中心/应用组`), when the frame has it.
+    pub path: Option<String>,
+    /// Its members' (and its sub-departments' members') invitations and attendances.
+    pub invited: Option<i64>,
+    pub attended: Option<i64>,
     pub rate: Option<f64>,
 }
 
@@ -430,9 +435,24 @@ fn rank_departments(d: &DataFrame) -> Result<Top<DepartmentRow>> {
         .cast(&DataType::String)?;
     let names = name.str()?;
     let rate = d.column("attendance_rate")?.f64()?;
+    let optional_ints = |column: &str| -> Result<Option<Int64Chunked>> {
+        match d.column(column) {
+            Ok(c) => Ok(Some(c.cast(&DataType::Int64)?.i64()?.clone())),
+            Err(_) => Ok(None),
+        }
+    };
+    let invited = optional_ints("meetings_invited")?;
+    let attended = optional_ints("meetings_attended")?;
+    let paths = match d.column("department_path") {
+        Ok(c) => Some(c.str()?.clone()),
+        Err(_) => None,
+    };
     let mut rows: Vec<DepartmentRow> = (0..d.height())
         .map(|i| DepartmentRow {
             name: names.get(i).unwrap_or_default().to_string(),
+            path: paths.as_ref().and_then(|p| p.get(i)).map(str::to_string),
+            invited: invited.as_ref().and_then(|c| c.get(i)),
+            attended: attended.as_ref().and_then(|c| c.get(i)),
             rate: rate.get(i),
         })
         .collect();

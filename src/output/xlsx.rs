@@ -38,7 +38,12 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 const WIDTH_SAMPLE_ROWS: usize = 200;
 const MAX_COLUMN_WIDTH: usize = 50;
 /// Integer columns that are identifiers: written as text like every other id.
-const ID_COLUMNS: [&str; 2] = ["main_department", "department_id"];
+const ID_COLUMNS: [&str; 4] = [
+    "main_department",
+    "department_id",
+    "attendee_department_id",
+    "parent_id",
+];
 
 /// How a column's cells are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -775,6 +780,7 @@ mod tests {
     fn column_kinds_follow_the_names_and_types_of_the_tables() {
         assert_eq!(Kind::of("meetingid", &DataType::String), Kind::Text);
         assert_eq!(Kind::of("main_department", &DataType::Int64), Kind::IdText);
+        assert_eq!(Kind::of("parent_id", &DataType::Int64), Kind::IdText);
         assert_eq!(
             Kind::of("total_attendance_s", &DataType::Int64),
             Kind::Duration

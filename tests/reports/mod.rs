@@ -25,6 +25,22 @@ struct Demo {
 }
 
 impl Demo {
+    /// `jobs/demo.toml` as shipped (with its directory snapshot and every format), its tables
+    /// and store in a temporary folder.
+    fn shipped() -> Demo {
+        let demo = Demo {
+            tmp: tempfile::tempdir().unwrap(),
+        };
+        let o = run(bin()
+            .current_dir(repo())
+            .args(["run", "--job", "jobs/demo.toml", "--out"])
+            .arg(demo.out())
+            .arg("--store")
+            .arg(demo.tmp.path().join("store.sqlite")));
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        demo
+    }
+
     fn run(language: &str, formats: &str) -> Demo {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("bodies");
@@ -203,10 +219,10 @@ fn en_header(column: &str) -> String {
     }
 }
 
-/// Every cell of the `meetings` and `users` sheets equals the CSV of the same table.
-fn assert_sheets_equal_csv(demo: &Demo, zh: bool, sheets: [(&str, &str); 2]) {
+/// Every cell of the given sheets equals the CSV of the same table.
+fn assert_sheets_equal_csv(demo: &Demo, zh: bool, sheets: &[(&str, &str)]) {
     let mut wb = demo.workbook();
-    for (table, sheet_name) in sheets {
+    for &(table, sheet_name) in sheets {
         let (header, rows) = demo.csv(table);
         let cells = sheet(&mut wb, sheet_name);
         assert_eq!(cells.len(), rows.len() + 1, "{table}: one row per CSV row");
@@ -238,7 +254,11 @@ fn assert_sheets_equal_csv(demo: &Demo, zh: bool, sheets: [(&str, &str); 2]) {
 #[test]
 fn every_cell_of_the_meetings_and_users_sheets_equals_the_csv_tables() {
     let demo = Demo::run("en", "csv,xlsx");
-    assert_sheets_equal_csv(&demo, false, [("meetings", "meetings"), ("users", "users")]);
+    assert_sheets_equal_csv(
+        &demo,
+        false,
+        &[("meetings", "meetings"), ("users", "users")],
+    );
     let mut wb = demo.workbook();
     assert_eq!(
         wb.sheet_names(),
@@ -272,7 +292,7 @@ fn every_cell_of_the_meetings_and_users_sheets_equals_the_csv_tables() {
 #[test]
 fn the_chinese_workbook_names_its_sheets_and_headers_in_chinese_and_keeps_the_numbers() {
     let demo = Demo::run("zh-CN", "csv,xlsx");
-    assert_sheets_equal_csv(&demo, true, [("meetings", "会议"), ("users", "参会人")]);
+    assert_sheets_equal_csv(&demo, true, &[("meetings", "会议"), ("users", "参会人")]);
     let mut wb = demo.workbook();
     assert_eq!(wb.sheet_names(), ["概览", "会议", "参会人", "出勤明细"]);
     let meetings = sheet(&mut wb, "会议");
@@ -568,5 +588,62 @@ fn the_demo_report_renders_in_headless_chromium_with_the_tables_numbers() {
     assert!(
         bytes.len() > 50_000,
         "a page with text and charts, not a blank one"
+    );
+}
+
+#[test]
+fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_departments_and_names_members()
+ {
+    let demo = Demo::shipped();
+    let mut wb = demo.workbook();
+    assert_eq!(
+        wb.sheet_names(),
+        ["概览", "会议", "参会人", "部门", "出勤明细"]
+    );
+    assert_sheets_equal_csv(
+        &demo,
+        true,
+        &[
+            ("meetings", "会议"),
+            ("users", "参会人"),
+            ("departments", "部门"),
+        ],
+    );
+    let html = std::fs::read_to_string(demo.report()).unwrap();
+    assert_headline(&html, &headline_from_tables(&demo));
+    // The ranking starts with the department of the highest attendance rate.
+    let (dh, drows) = demo.csv("departments");
+    let col = |name: &str| dh.iter().position(|c| c == name).unwrap();
+    let best = drows
+        .iter()
+        .max_by(|a, b| {
+            let rate = |r: &Vec<String>| r[col("attendance_rate")].parse::<f64>().unwrap();
+            rate(a).total_cmp(&rate(b))
+        })
+        .unwrap();
+    let ranking = &html[html.find("id=\"departments\"").expect("the ranking")..];
+    let first = &ranking[ranking.find("<tbody>").unwrap()..];
+    let first = &first[..first.find("</tr>").unwrap()];
+    assert!(first.contains(&best[col("department_name")]), "{first}");
+    // Members are named, their userid under the name: the first of the most absent.
+    let (uh, urows) = demo.csv("users");
+    let col = |name: &str| uh.iter().position(|c| c == name).unwrap();
+    let most_absent = urows
+        .iter()
+        .max_by(|a, b| {
+            let absent = |r: &Vec<String>| r[col("meetings_absent")].parse::<i64>().unwrap();
+            absent(a)
+                .cmp(&absent(b))
+                .then(b[col("userid")].cmp(&a[col("userid")]))
+        })
+        .unwrap();
+    let (userid, name) = (&most_absent[col("userid")], &most_absent[col("name")]);
+    assert!(!name.is_empty(), "the demo directory names {userid}");
+    let list = &html[html.find("id=\"most-absent\"").unwrap()..];
+    let first = &list[list.find("<tbody>").unwrap()..];
+    let first = &first[..first.find("</tr>").unwrap()];
+    assert!(
+        first.contains(&format!("{name}<span class=\"id\">{userid}</span>")),
+        "{first}"
     );
 }
