@@ -595,7 +595,7 @@ fn the_demo_report_renders_in_headless_chromium_with_the_tables_numbers() {
 fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_departments_and_names_members()
  {
     let demo = Demo::shipped();
-    let mut wb = demo.workbook();
+    let wb = demo.workbook();
     assert_eq!(
         wb.sheet_names(),
         ["概览", "会议", "参会人", "部门", "出勤明细"]
