@@ -17,5 +17,6 @@ mod hardening;
 mod nightly;
 mod operations;
 mod pipeline;
+mod quotas;
 mod reports;
 mod wecom_client;

@@ -47,6 +47,18 @@ const MAX_LOOKBACK_DAYS: u32 = 366;
 /// Runs with a permanent errcode before a meeting is given up.
 pub const DEFAULT_GIVE_UP_AFTER: u32 = 3;
 const MAX_GIVE_UP_AFTER: u32 = 1000;
+/// Calls per API the job allows itself in any 60-second span: WeCom allows a company 10,000,
+/// shared with its other apps.
+pub const DEFAULT_PER_MINUTE: u32 = 6_000;
+/// Calls per API the job allows itself in any 3,600-second span: WeCom allows 150,000.
+pub const DEFAULT_PER_HOUR: u32 = 100_000;
+/// WeCom's quotas per company and API: the budgets may not exceed them.
+pub const WECOM_PER_MINUTE: u32 = 10_000;
+pub const WECOM_PER_HOUR: u32 = 150_000;
+/// The quota windows' scale: 1 in production (60 s and 3,600 s).
+pub const DEFAULT_QUOTA_WINDOW_SCALE: f64 = 1.0;
+/// The smallest scale (an "hour" of 0.36 s): tests against the fake server go no lower.
+const MIN_QUOTA_WINDOW_SCALE: f64 = 1e-4;
 /// Seconds of lateness or early leave tolerated.
 pub const DEFAULT_GRACE_S: i64 = 300;
 /// Statuses whose meetings count for the users table.
@@ -175,6 +187,19 @@ pub struct FetchSection {
     /// permission) before it is given up: not fetched again unless `--refetch`, not counted
     /// in the exit code, still listed in the run report. Default 3.
     pub give_up_after: Option<u32>,
+    /// Calls per API (get_info, get_user_meetingid, each directory endpoint: one budget per
+    /// request path) the run makes in any 60-second span, bursts included, leaving the rest of
+    /// WeCom's 10,000 a minute to the company's other apps. Default 6000, at most 10000.
+    pub per_minute: Option<u32>,
+    /// Calls per API the run makes in any 3,600-second span, leaving the rest of WeCom's
+    /// 150,000 an hour to the company's other apps; a larger backfill paces itself over hours.
+    /// Default 100000, at most 150000.
+    pub per_hour: Option<u32>,
+    /// For tests and benchmarks only: the quota windows last 60 s and 3,600 s times this, to
+    /// match a fake server whose clock runs faster (`wecom-fake`'s `quota_clock_scale`), so an
+    /// "hour" passes in seconds. Never set it against WeCom: its windows do not shrink.
+    /// Default 1, between 0.0001 and 1.
+    pub quota_window_scale: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -346,6 +371,12 @@ pub struct FetchConfig {
     pub max_body_bytes: u64,
     pub lookback_days: u32,
     pub give_up_after: u32,
+    /// Calls per API in any minute span (see [`FetchSection::per_minute`]).
+    pub per_minute: u32,
+    /// Calls per API in any hour span.
+    pub per_hour: u32,
+    /// The quota windows' scale (1 outside tests).
+    pub quota_window_scale: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -583,7 +614,38 @@ fn fetch_config(f: &FetchSection, ov: &Overrides) -> Result<FetchConfig> {
             1..=MAX_GIVE_UP_AFTER,
             "fetch.give_up_after",
         )?,
+        per_minute: bounded(
+            f.per_minute,
+            DEFAULT_PER_MINUTE,
+            1..=WECOM_PER_MINUTE,
+            "fetch.per_minute",
+        )?,
+        per_hour: bounded(
+            f.per_hour,
+            DEFAULT_PER_HOUR,
+            1..=WECOM_PER_HOUR,
+            "fetch.per_hour",
+        )?,
+        quota_window_scale: quota_window_scale(f.quota_window_scale)?,
     })
+}
+
+/// `fetch.quota_window_scale`, within its bounds; a warning when it is not 1.
+fn quota_window_scale(v: Option<f64>) -> Result<f64> {
+    let scale = v.unwrap_or(DEFAULT_QUOTA_WINDOW_SCALE);
+    if !(MIN_QUOTA_WINDOW_SCALE..=1.0).contains(&scale) {
+        bail!(
+            "fetch.quota_window_scale must be between {MIN_QUOTA_WINDOW_SCALE} and 1 (it is for \
+             tests against a fake server), not {scale}"
+        );
+    }
+    if scale < 1.0 {
+        tracing::warn!(
+            scale,
+            "fetch.quota_window_scale shrinks the quota windows: only for tests against a fake server"
+        );
+    }
+    Ok(scale)
 }
 
 /// A whole-number setting within `range`, or an error naming it.
@@ -659,6 +721,17 @@ mod tests {
             ("[api]\ntimeout_s = 1e20\n", "timeout_s"),
             ("[fetch]\nmax_body_mb = 0\n", "max_body_mb"),
             ("[fetch]\nmax_body_mb = 100000\n", "max_body_mb"),
+            ("[fetch]\nper_minute = 0\n", "fetch.per_minute"),
+            ("[fetch]\nper_minute = 10001\n", "fetch.per_minute"),
+            ("[fetch]\nper_hour = 150001\n", "fetch.per_hour"),
+            (
+                "[fetch]\nquota_window_scale = 0.0\n",
+                "fetch.quota_window_scale",
+            ),
+            (
+                "[fetch]\nquota_window_scale = 2.0\n",
+                "fetch.quota_window_scale",
+            ),
         ] {
             let err = parse(body).unwrap_err();
             assert!(format!("{err:#}").contains(key), "{body}: {err:#}");

@@ -20,6 +20,8 @@ use tokio::task::JoinSet;
 const BATCH: usize = 64;
 /// Longest time an outcome waits in memory before it is committed.
 const FLUSH_EVERY: Duration = Duration::from_millis(500);
+/// How often a long fetch logs its progress and estimated time left.
+const LOG_PROGRESS_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct FetchOutcome {
@@ -123,15 +125,20 @@ pub async fn fetch(
         ..Default::default()
     };
     let todo = to_fetch(store, ids, refetch, give_up_after, &mut out)?;
+    let total = todo.len();
+    let eta = source.eta(total);
     tracing::info!(
         requested = ids.len(),
         reused = out.reused_from_store,
-        to_fetch = todo.len(),
+        to_fetch = total,
         source = source.label(),
+        eta = ?eta.map(rounded),
         "fetching"
     );
 
-    let bar = progress_bar(todo.len() as u64);
+    let bar = progress_bar(total as u64, eta);
+    let mut done = 0usize;
+    let mut logged = Instant::now();
     let mut pending = todo.into_iter();
     let mut tasks = JoinSet::new();
     let spawn = |tasks: &mut JoinSet<_>, id: String| {
@@ -162,6 +169,14 @@ pub async fn fetch(
         let Some(joined) = next else { break };
         let (id, result) = joined?;
         bar.inc(1);
+        done += 1;
+        if let Some(eta) = source.eta(total - done) {
+            bar.set_message(format!("{:?}", rounded(eta)));
+            if logged.elapsed() >= LOG_PROGRESS_EVERY {
+                logged = Instant::now();
+                tracing::info!(done, to_fetch = total, eta = ?rounded(eta), "fetching");
+            }
+        }
         match file_outcome(id, result, &mut out) {
             Ok(record) => batch.push(record, store)?,
             Err(e) => {
@@ -272,12 +287,27 @@ impl Batch {
     }
 }
 
-fn progress_bar(len: u64) -> ProgressBar {
+/// The bar of a fetch. Against the API its ETA (`eta`, then updated per meeting) counts the
+/// minute and hour budgets, which can hold a backfill for hours: a rate measured over the last
+/// seconds would not know; a folder's bar uses indicatif's own estimate.
+fn progress_bar(len: u64, eta: Option<Duration>) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{spinner} fetching {pos}/{len} meetings [{elapsed_precise}] {wide_bar} eta {eta}",
-    ) {
+    let template = match eta {
+        Some(_) => {
+            "{spinner} fetching {pos}/{len} meetings [{elapsed_precise}] {wide_bar} eta {msg}"
+        }
+        None => "{spinner} fetching {pos}/{len} meetings [{elapsed_precise}] {wide_bar} eta {eta}",
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
+    if let Some(eta) = eta {
+        bar.set_message(format!("{:?}", rounded(eta)));
+    }
     bar
+}
+
+/// A duration to the tenth of a second (for people).
+fn rounded(d: Duration) -> Duration {
+    Duration::from_millis((d.as_millis() as u64).div_ceil(100) * 100)
 }

@@ -26,6 +26,15 @@ impl Source {
         }
     }
 
+    /// An estimate of the time `meetings` more get_info calls take under the rate and the
+    /// budgets; `None` for a folder, which has no quota.
+    pub fn eta(&self, meetings: usize) -> Option<std::time::Duration> {
+        match self {
+            Source::Api(c) => Some(c.eta(crate::wecom::client::GET_INFO, meetings)),
+            Source::Dir { .. } => None,
+        }
+    }
+
     /// The raw get_info body of one meeting.
     pub async fn get_info(&self, meetingid: &str) -> Result<Vec<u8>, CallError> {
         match self {

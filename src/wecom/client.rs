@@ -9,7 +9,7 @@
 
 use super::errcode::{ErrClass, classify, fix_hint};
 use super::http::{Answer, Http, scrub};
-use super::limiter::Limiter;
+use super::limiter::{Answered, Limiter};
 use super::model::{Envelope, UserMeetingIds};
 use super::token::TokenCache;
 use crate::config::job::{ApiConfig, FetchConfig};
@@ -17,6 +17,9 @@ use crate::domain::EndpointAnswers;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// The path of `get_info` (its quota budget is keyed by it, like every API's).
+pub const GET_INFO: &str = "/cgi-bin/meeting/get_info";
 
 /// Why a call did not return a body.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -115,7 +118,7 @@ impl Client {
         Ok(Client {
             http: Http::new(api, fetch.max_body_bytes)?,
             tokens,
-            limiter: Limiter::new(fetch.rate, fetch.burst, fetch.concurrency),
+            limiter: Limiter::from_config(fetch),
             cfg: fetch.clone(),
             stats: Stats::default(),
         })
@@ -146,6 +149,12 @@ impl Client {
         }
     }
 
+    /// An estimate of the time `calls` more calls to `path` take under the rate, the pace and
+    /// the API's minute and hour budgets (for the progress bar and the log).
+    pub fn eta(&self, path: &str, calls: usize) -> Duration {
+        self.limiter.eta(path, calls)
+    }
+
     /// Obtains a token (for `check`): proves the credentials work.
     pub async fn check_credentials(&self) -> Result<(), CallError> {
         self.tokens.get(&self.http).await.map(|_| ())
@@ -153,11 +162,8 @@ impl Client {
 
     /// `get_info` for one meeting: the verbatim body of an errcode-0 answer.
     pub async fn get_info(&self, meetingid: &str) -> Result<Vec<u8>, CallError> {
-        self.call(
-            "/cgi-bin/meeting/get_info",
-            &serde_json::json!({ "meetingid": meetingid }),
-        )
-        .await
+        self.call(GET_INFO, &serde_json::json!({ "meetingid": meetingid }))
+            .await
     }
 
     /// One page of `get_user_meetingid`.
@@ -196,7 +202,7 @@ impl Client {
     async fn send(&self, path: &str, request: Request<'_>) -> Result<Vec<u8>, CallError> {
         let mut tries = Tries::default();
         loop {
-            let permit = self.limiter.acquire().await;
+            let ticket = self.limiter.acquire(path).await;
             let token = self.tokens.get(&self.http).await?;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let answer = match request {
@@ -207,7 +213,7 @@ impl Client {
                     self.http.get(path, &query).await
                 }
             };
-            drop(permit);
+            let answered = ticket.answered();
             let read = self.read_answer(path, answer);
             let outcome = match &read {
                 Ok(Ok(_)) => "0".to_string(),
@@ -223,7 +229,8 @@ impl Client {
                 }
                 Err(trouble) => trouble,
             };
-            self.recover(path, &token, trouble, &mut tries).await?;
+            self.recover(path, &token, trouble, &mut tries, answered)
+                .await?;
         }
     }
 
@@ -281,6 +288,7 @@ impl Client {
         token: &str,
         t: Trouble,
         tries: &mut Tries,
+        answered: Answered,
     ) -> Result<(), CallError> {
         let Trouble {
             class,
@@ -336,9 +344,11 @@ impl Client {
                 if errcode == Some(super::errcode::CONCURRENCY_OUT_OF_LIMIT) {
                     let width = self.limiter.narrow();
                     tracing::warn!(width, "45033: too many concurrent calls; narrowing");
+                    let (pause, rate) = self.limiter.throttled(self.cfg.throttle_pause).await;
+                    tracing::warn!(?pause, rate, %why, "throttled by WeCom; pausing and slowing the whole run");
+                } else {
+                    self.quota_refused(path, &why, answered);
                 }
-                let (pause, rate) = self.limiter.throttled(self.cfg.throttle_pause).await;
-                tracing::warn!(?pause, rate, %why, "throttled by WeCom; pausing and slowing the whole run");
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
             }
             ErrClass::FatalConfig => {
@@ -356,6 +366,28 @@ impl Client {
             }
         }
         Ok(())
+    }
+
+    /// A 45009: the API at `path` waits out the block (see [`super::quota`]); says so when
+    /// the refusal raised it.
+    fn quota_refused(&self, path: &str, why: &str, answered: Answered) {
+        let (e, rate) = self.limiter.refused(answered);
+        if !e.raised {
+            return;
+        }
+        let what = match e.level {
+            1 => "a short pause (a per-second limit clears in it)",
+            2 => "the rest of the minute-quota block",
+            3 => "the rest of the hour-quota block",
+            _ => "another hour: the hour quota is still exhausted",
+        };
+        tracing::warn!(
+            path,
+            wait = ?e.wait,
+            rate,
+            %why,
+            "throttled by WeCom (45009); waiting out {what}, then one probe call"
+        );
     }
 
     /// Full-jitter exponential backoff: uniform in [0, min(max, base · 2^(attempt−1))].

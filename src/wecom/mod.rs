@@ -11,4 +11,5 @@ pub mod errcode;
 pub mod http;
 pub mod limiter;
 pub mod model;
+pub mod quota;
 pub mod token;

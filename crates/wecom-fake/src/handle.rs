@@ -92,7 +92,7 @@ impl FakeHandle {
 
     /// What the server saw so far.
     pub fn stats(&self) -> FakeStats {
-        self.state.counters.snapshot()
+        self.state.stats()
     }
 
     /// `get_info` calls seen so far for one meeting id (cheaper than a full snapshot).

@@ -44,6 +44,10 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         )
         .route("/_fake/stats", get(stats))
         .route("/_fake/expire_tokens", post(expire_tokens))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            super::quotas::admit,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -191,7 +195,7 @@ async fn get_user_meetingid(
 }
 
 async fn stats(Shared(s): Shared<Arc<State>>) -> Json<super::FakeStats> {
-    Json(s.counters.snapshot())
+    Json(s.stats())
 }
 
 async fn expire_tokens(Shared(s): Shared<Arc<State>>) -> Response {

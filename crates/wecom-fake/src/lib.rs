@@ -31,6 +31,7 @@ mod handle;
 mod handlers;
 mod limits;
 mod list;
+mod quotas;
 mod reply;
 mod state;
 mod stats;
@@ -82,6 +83,14 @@ pub struct FakeConfig {
     pub seed: u64,
     /// Port to bind on 127.0.0.1; 0 picks a free one.
     pub port: u16,
+    /// Calls each API (request path, `gettoken` aside) may take in a minute window; the call
+    /// beyond it gets 45009 and blocks that API for a minute, as WeCom does. `None` = no quota.
+    pub quota_per_minute: Option<u32>,
+    /// Calls each API may take in an hour window; beyond: 45009 and a block of an hour.
+    pub quota_per_hour: Option<u32>,
+    /// The quota clock runs this much faster: windows and blocks last 60 s and 3,600 s times
+    /// this (1 = WeCom's). A client's `fetch.quota_window_scale` must match.
+    pub quota_clock_scale: f64,
 }
 
 impl Default for FakeConfig {
@@ -99,6 +108,9 @@ impl Default for FakeConfig {
             slow_delay: DEFAULT_SLOW_DELAY,
             seed: 0,
             port: 0,
+            quota_per_minute: None,
+            quota_per_hour: None,
+            quota_clock_scale: 1.0,
         }
     }
 }
@@ -119,6 +131,9 @@ impl fmt::Debug for FakeConfig {
             .field("slow_delay", &self.slow_delay)
             .field("seed", &self.seed)
             .field("port", &self.port)
+            .field("quota_per_minute", &self.quota_per_minute)
+            .field("quota_per_hour", &self.quota_per_hour)
+            .field("quota_clock_scale", &self.quota_clock_scale)
             .finish()
     }
 }

@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub by_organizer: HashMap<String, Vec<(i64, String)>>,
     pub plan: Mutex<FaultPlan>,
     pub bucket: Option<TokenBucket>,
+    /// The minute and hour quotas per API.
+    pub quotas: super::quotas::Quotas,
     pub in_flight: InFlight,
     pub counters: Counters,
     /// The contacts the fake serves, when set up ([`crate::FakeWecom::with_directory`]).
@@ -79,6 +81,11 @@ impl State {
         let bucket = cfg.rate_limit.map(|rate| {
             TokenBucket::new(rate, cfg.rate_limit_burst.unwrap_or(rate), Instant::now())
         });
+        let quotas = super::quotas::Quotas::new(
+            cfg.quota_per_minute,
+            cfg.quota_per_hour,
+            cfg.quota_clock_scale,
+        );
         State {
             token_rng: Mutex::new(fastrand::Rng::with_seed(cfg.seed ^ TOKEN_SEED_SALT)),
             fault_rng: Mutex::new(fastrand::Rng::with_seed(cfg.seed)),
@@ -87,6 +94,7 @@ impl State {
             by_organizer,
             plan: Mutex::new(plan),
             bucket,
+            quotas,
             in_flight: InFlight::default(),
             counters: Counters::default(),
             directory: None,
@@ -148,6 +156,13 @@ impl State {
         let mut tokens = self.tokens.lock().expect("token lock");
         tokens.values_mut().for_each(|t| t.revoked = true);
         tokens.len()
+    }
+
+    /// What the server saw so far, the busiest quota windows included.
+    pub fn stats(&self) -> super::FakeStats {
+        let mut s = self.counters.snapshot();
+        (s.busiest_minute, s.busiest_hour) = self.quotas.busiest();
+        s
     }
 
     /// `false` when the call exceeds the configured rate.

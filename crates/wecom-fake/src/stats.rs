@@ -34,6 +34,21 @@ pub struct FakeStats {
     pub token_errors: u64,
     /// Peak number of `get_info` requests in flight at once, including ones refused with 45033.
     pub max_in_flight: u64,
+    /// Calls that tripped a minute quota (45009, the API blocked for a minute).
+    #[serde(default)]
+    pub quota_blocks_minute: u64,
+    /// Calls that tripped an hour quota (45009, the API blocked for an hour).
+    #[serde(default)]
+    pub quota_blocks_hour: u64,
+    /// Calls refused (45009) because their API was blocked.
+    #[serde(default)]
+    pub quota_refused: u64,
+    /// Per API: the most calls counted in one minute window of the quota clock.
+    #[serde(default)]
+    pub busiest_minute: BTreeMap<String, u64>,
+    /// Per API: the most calls counted in one hour window of the quota clock.
+    #[serde(default)]
+    pub busiest_hour: BTreeMap<String, u64>,
 }
 
 /// The live counters behind [`FakeStats`].
@@ -50,6 +65,9 @@ pub(crate) struct Counters {
     pub faults_injected: AtomicU64,
     pub token_errors: AtomicU64,
     pub max_in_flight: AtomicU64,
+    pub quota_blocks_minute: AtomicU64,
+    pub quota_blocks_hour: AtomicU64,
+    pub quota_refused: AtomicU64,
 }
 
 /// Adds one to a counter.
@@ -89,6 +107,11 @@ impl Counters {
             faults_injected: get(&self.faults_injected),
             token_errors: get(&self.token_errors),
             max_in_flight: get(&self.max_in_flight),
+            quota_blocks_minute: get(&self.quota_blocks_minute),
+            quota_blocks_hour: get(&self.quota_blocks_hour),
+            quota_refused: get(&self.quota_refused),
+            busiest_minute: BTreeMap::new(),
+            busiest_hour: BTreeMap::new(),
         }
     }
 }

@@ -67,6 +67,15 @@ struct Args {
     /// Calls allowed at once by the rate limiter (default: one second's worth).
     #[arg(long, value_name = "B", requires = "rate")]
     burst: Option<u32>,
+    /// Calls per API allowed in a minute window (beyond: 45009 and the API blocked a minute).
+    #[arg(long, value_name = "N")]
+    quota_per_minute: Option<u32>,
+    /// Calls per API allowed in an hour window (beyond: 45009 and the API blocked an hour).
+    #[arg(long, value_name = "N")]
+    quota_per_hour: Option<u32>,
+    /// Quota windows last 60 s and 3,600 s times this (for benchmarks of an "hour").
+    #[arg(long, value_name = "X", default_value_t = 1.0)]
+    quota_clock_scale: f64,
     /// get_info calls allowed in flight (beyond: errcode 45033).
     #[arg(long, value_name = "C")]
     concurrency: Option<usize>,
@@ -198,6 +207,9 @@ fn config(args: &Args) -> FakeConfig {
         slow_delay: Duration::from_millis(args.slow_ms),
         seed: args.seed,
         port: args.port,
+        quota_per_minute: args.quota_per_minute,
+        quota_per_hour: args.quota_per_hour,
+        quota_clock_scale: args.quota_clock_scale,
     }
 }
 
