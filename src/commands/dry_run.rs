@@ -79,11 +79,13 @@ pub async fn dry_run(job: &Job, window: Window, command: &str) -> Result<Outcome
                 listed,
                 discovery.gettoken_calls
             );
-            let seconds = get_info as f64 / job.fetch.rate;
+            let f = &job.fetch;
             say!(
-                "duration:     about {} at {} calls/s",
-                human(seconds),
-                job.fetch.rate
+                "duration:     about {} at {} calls/s within {} calls a minute and {} an hour",
+                human(planned_seconds(get_info, f.rate, f.per_minute, f.per_hour)),
+                f.rate,
+                f.per_minute,
+                f.per_hour
             );
         }
         _ => {
@@ -119,6 +121,18 @@ pub async fn dry_run(job: &Job, window: Window, command: &str) -> Result<Outcome
     })
 }
 
+/// The least time `calls` calls take at `rate` calls/s when no 60-second span may hold more than
+/// `per_minute` of them and no 3,600-second span more than `per_hour`.
+fn planned_seconds(calls: usize, rate: f64, per_minute: u32, per_hour: u32) -> f64 {
+    if calls == 0 {
+        return 0.0;
+    }
+    let spans = |budget: u32| ((calls - 1) / budget.max(1) as usize) as f64;
+    (calls as f64 / rate)
+        .max(spans(per_minute) * 60.0)
+        .max(spans(per_hour) * 3600.0)
+}
+
 /// `42 s`, `12 min`, `3.5 h`.
 fn human(seconds: f64) -> String {
     if seconds < 120.0 {
@@ -127,5 +141,21 @@ fn human(seconds: f64) -> String {
         format!("{:.0} min", seconds / 60.0)
     } else {
         format!("{:.1} h", seconds / 3600.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_is_paced_by_the_rate_or_by_the_budgets_whichever_is_slower() {
+        assert_eq!(planned_seconds(0, 50.0, 6000, 100_000), 0.0);
+        assert_eq!(planned_seconds(500, 50.0, 6000, 100_000), 10.0);
+        // 18,000 calls at 200/s would take 90 s, but a minute holds 6,000: three minutes' spans.
+        assert_eq!(planned_seconds(18_000, 200.0, 6000, 100_000), 120.0);
+        // A backfill bigger than an hour's budget paces itself over hours.
+        assert_eq!(planned_seconds(250_000, 50.0, 6000, 100_000), 7200.0);
+        assert_eq!(human(7200.0), "2.0 h");
     }
 }
