@@ -174,13 +174,25 @@ impl Limiter {
             }
         }
         let api = self.quotas.api(path);
-        let probe = api.admit().await;
-        let ticket = Ticket {
-            permit: Some(permit),
-            api,
-            probe,
-        };
-        self.rate.until_ready().await;
+        loop {
+            let probe = api.admit().await;
+            self.rate.until_ready().await;
+            self.pace_slot().await;
+            // A block that began while this call waited for the rate holds it back too
+            // (sending it would only add a refusal).
+            if probe || api.clear() {
+                return Ticket {
+                    permit: Some(permit),
+                    api,
+                    probe,
+                };
+            }
+            api.withdraw();
+        }
+    }
+
+    /// Waits for the next slot of the slowed-down pace, if the run is slowed down.
+    async fn pace_slot(&self) {
         let slot = {
             let mut p = self.pace.lock().expect("pace lock");
             let now = Instant::now();
@@ -196,7 +208,6 @@ impl Limiter {
         if let Some(slot) = slot {
             tokio::time::sleep_until(slot).await;
         }
-        ticket
     }
 
     /// Records a 45009 (frequency or quota) for the call `answered`: its API waits out the
@@ -208,7 +219,7 @@ impl Limiter {
         let e = answered.api.refused(probe);
         let now = Instant::now();
         let mut p = self.pace.lock().expect("pace lock");
-        let slowdown = if e.raised && e.level == 1 {
+        let slowdown = if e.first {
             p.halve(now, now + e.wait)
         } else {
             p.slowdown(now)
@@ -390,13 +401,15 @@ mod tests {
         );
         let t0 = Instant::now();
         let mut slowest = f64::MAX;
-        for _ in 0..4 {
+        // Short pauses of 0.1, 0.2, 0.4, 0.8 and 1.6 s, the minute, the hour, and the probe
+        // after it.
+        for _ in 0..8 {
             let t = l.acquire(PATH).await;
             let (_, rate) = l.refused(t.answered());
             slowest = slowest.min(rate);
         }
         assert!((slowest - 50.0).abs() < 1.0, "{slowest}");
-        // Waited the short pause, then the rest of the minute, then the rest of the hour.
+        // Waited the short pauses, then the rest of the minute, then the rest of the hour.
         assert!(
             t0.elapsed() >= Duration::from_secs(3599),
             "{:?}",

@@ -14,10 +14,11 @@
 //!   bucket with burst = budget is *not* enough: it lets a full burst through at the end of
 //!   one span and refills a budget's worth during the next, 2 × budget in one span.)
 //! * **Blocks are waited out, not hammered.** After a 45009 one probe at a time goes out:
-//!   the first wait is the short `fetch.throttle_pause` (a per-second frequency limit clears in
-//!   it); if the probe is refused too, the API waits out the rest of the minute block counted
-//!   from the first refusal; if still refused, the hour block; then an hour at a time. Any
-//!   other answer to the probe ends the block and releases every waiting call.
+//!   first after short pauses (`fetch.throttle_pause`, doubling) for up to [`SHORT_HORIZON`]
+//!   from the first refusal, since a per-second frequency limit clears within that; if the
+//!   probe is still refused, the API waits out the rest of the minute block counted from the
+//!   first refusal; if still refused, the hour block; then an hour at a time. Any other answer
+//!   to the probe ends the block and releases every waiting call.
 //!
 //! The two spans are 60 s and 3,600 s times `fetch.quota_window_scale` (1 in production; tests
 //! and benchmarks shrink it to run an "hour" in seconds against the fake server).
@@ -32,6 +33,9 @@ use tokio::time::Instant;
 pub const MINUTE: Duration = Duration::from_secs(60);
 /// WeCom's hour window.
 pub const HOUR: Duration = Duration::from_secs(3600);
+/// How long after the first refusal a block is still taken for a per-second frequency limit
+/// (short pauses) rather than a minute quota (at most half the scaled minute).
+pub const SHORT_HORIZON: Duration = Duration::from_secs(2);
 
 /// The budgets every API gets.
 #[derive(Debug, Clone, Copy)]
@@ -125,6 +129,11 @@ impl Window {
         self.in_flight += 1;
     }
 
+    /// A started call was not sent after all.
+    pub fn withdraw(&mut self) {
+        self.in_flight = self.in_flight.saturating_sub(1);
+    }
+
     /// A call ended (answered, failed or abandoned) at `at`, which never goes backwards.
     pub fn complete(&mut self, at: Instant) {
         self.in_flight = self.in_flight.saturating_sub(1);
@@ -151,8 +160,10 @@ impl Window {
 /// A block the server imposes on one API, being waited out.
 #[derive(Default)]
 struct Block {
-    /// 0 = none; 1 = first pause; 2 = the minute block; 3 = the hour block; 4+ = hours more.
+    /// 0 = none; 1 = short pauses; 2 = the minute block; 3 = the hour block; 4+ = hours more.
     level: u32,
+    /// Short pauses so far (each twice the previous).
+    shorts: u32,
     first_at: Option<Instant>,
     until: Option<Instant>,
     /// A probe is in flight; other calls wait for its answer.
@@ -179,8 +190,10 @@ pub struct Escalation {
     pub level: u32,
     /// How long the API now waits.
     pub wait: Duration,
-    /// `true` when this refusal raised the level (the first, or a refused probe).
+    /// `true` when this refusal raised the block (the first, or a refused probe).
     pub raised: bool,
+    /// `true` for the first refusal of a block.
+    pub first: bool,
 }
 
 impl Api {
@@ -239,6 +252,21 @@ impl Api {
         }
     }
 
+    /// `true` unless the API is blocked.
+    pub fn clear(&self) -> bool {
+        self.lock().block.level == 0
+    }
+
+    /// The call admitted by [`Api::admit`] is not sent after all (a block began meanwhile).
+    pub fn withdraw(&self) {
+        {
+            let mut s = self.lock();
+            s.minute.withdraw();
+            s.hour.withdraw();
+        }
+        self.changed.notify_waiters();
+    }
+
     /// The call admitted by [`Api::admit`] ended (answer in hand, or abandoned).
     pub fn complete(&self) {
         let now = Instant::now();
@@ -275,19 +303,30 @@ impl Api {
                 b.probing = false;
             }
             if b.level == 0 || probe {
-                b.level += 1;
+                let fresh = b.level == 0;
                 let first = *b.first_at.get_or_insert(now);
-                let until = match b.level {
-                    1 => now + self.cfg.first_pause,
-                    2 => first + self.cfg.minute,
-                    3 => first + self.cfg.hour,
-                    _ => now + self.cfg.hour,
+                let horizon = SHORT_HORIZON.min(self.cfg.minute / 2);
+                let (level, until) = if b.level <= 1 && now - first < horizon {
+                    b.shorts += 1;
+                    let pause = self
+                        .cfg
+                        .first_pause
+                        .saturating_mul(2u32.saturating_pow(b.shorts - 1));
+                    (1, now + pause)
+                } else if b.level <= 1 && first + self.cfg.minute > now {
+                    (2, first + self.cfg.minute)
+                } else if b.level <= 2 && first + self.cfg.hour > now {
+                    (3, first + self.cfg.hour)
+                } else {
+                    ((b.level + 1).max(4), now + self.cfg.hour)
                 };
-                b.until = Some(until.max(now));
+                b.level = level;
+                b.until = Some(until);
                 Escalation {
-                    level: b.level,
+                    level,
                     wait: until.saturating_duration_since(now),
                     raised: true,
+                    first: fresh,
                 }
             } else {
                 Escalation {
@@ -296,6 +335,7 @@ impl Api {
                         .until
                         .map_or(Duration::ZERO, |u| u.saturating_duration_since(now)),
                     raised: false,
+                    first: false,
                 }
             }
         };
@@ -459,7 +499,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_block_is_waited_out_first_briefly_then_the_minute_then_the_hour() {
+    async fn a_block_is_waited_out_in_short_pauses_then_the_minute_then_the_hour() {
         let cfg = QuotaConfig::new(1000, 10_000, 1.0, Duration::from_secs(1));
         let api = Api::new(cfg);
         assert!(!api.admit().await);
@@ -475,8 +515,16 @@ mod tests {
         );
         assert_eq!(t0.elapsed(), Duration::from_secs(1));
         api.complete();
+        let short = api.refused(true);
+        assert_eq!(
+            (short.level, short.wait),
+            (1, Duration::from_secs(2)),
+            "twice as long"
+        );
+        assert!(api.admit().await);
+        api.complete();
         let minute = api.refused(true);
-        assert_eq!((minute.level, minute.wait), (2, Duration::from_secs(59)));
+        assert_eq!((minute.level, minute.wait), (2, Duration::from_secs(57)));
         assert!(api.admit().await);
         api.complete();
         let hour = api.refused(true);
