@@ -2,8 +2,10 @@
 //!
 //! It serves `gettoken`, `meeting/get_info` and `meeting/get_user_meetingid` on 127.0.0.1 with
 //! WeCom's habits: errors as HTTP 200 with an `errcode`, tokens that expire, a per-second rate
-//! limit (45009), a concurrency limit (45033), and busy faults (scripted per meeting id or drawn
-//! at random from a seeded RNG). It also misbehaves the ways a client must withstand: a
+//! limit (45009), minute and hour quotas per API that block the API for a minute or an hour
+//! once exceeded (45009, on a clock that tests may speed up), a concurrency limit (45033), and
+//! busy faults (scripted per meeting id or drawn at random from a seeded RNG). It also
+//! misbehaves the ways a client must withstand: a
 //! redirect, a body without end, an `errmsg` echoing the credentials, `Retry-After` (each a
 //! [`Fault`], scripted for get_info or gettoken), a token lifetime announced as 0, and organizers whose
 //! listing never ends or repeats its cursor. Bodies are served verbatim, so fixtures and generated meetings
