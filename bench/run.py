@@ -3,6 +3,7 @@
 
     python3 bench/run.py            # full: 1.1M and 10M rows offline, fetch at rate 50 and 200
     python3 bench/run.py --quick    # 1.1M rows offline and a short fetch run
+    python3 bench/run.py --quotas   # calls/s against per-minute budgets of 600 and 6,000 (bench/quotas.py)
 
 It builds the release binaries, generates seeded get_info bodies (crates/wecom-fake/src/generate.rs), and measures
   1. the offline path: `wecom-attendance run --source-dir` (read bodies → store → flatten →
@@ -163,9 +164,16 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--quotas", action="store_true")
     a = ap.parse_args()
     sh(["cargo", "build", "--release", "--workspace", "--bins"], cwd=ROOT)
     os.makedirs(DATA, exist_ok=True)
+    if a.quotas:
+        from quotas import quotas
+        text = "\n".join(quotas(REL, DATA, machine())) + "\n"
+        print(text)
+        open(os.path.join(BENCH, "results-quotas.md"), "w").write(text)
+        return
     py = ensure_duckdb()
     off, fet = [], []
     cases = [(10_000, 110)] if a.quick else [(10_000, 110), (100_000, 100)]
