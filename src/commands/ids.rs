@@ -54,13 +54,16 @@ pub async fn resolve(job: &Job, window: Window, client: Option<&Client>) -> Resu
                 );
                 // Reported like a skipped input line: the run finishes, exits 2 and says whose
                 // meetings are missing.
+                let shown = person_names(job)?;
                 for (userid, why) in found.failed {
+                    let who = shown(&userid);
+                    tracing::warn!(organizer = %who, %why, "an organizer's listing failed; going on with the others");
                     list.problems.push(InputProblem {
                         file: "ids.organizers".into(),
                         line: 0,
                         message: format!(
-                            "organizer {userid}: listing their meetings failed ({why}); \
-                             their meetings are missing from this run"
+                            "organizer {who}: listing their meetings failed or was cut ({why}); \
+                             their meetings may be missing from this run"
                         ),
                     });
                 }
@@ -93,4 +96,16 @@ pub async fn resolve(job: &Job, window: Window, client: Option<&Client>) -> Resu
         bail!("no meeting ids: give --ids FILE, or set ids.file or ids.organizers in the job");
     }
     Ok(list)
+}
+
+/// How people are named in reports and logs: as they are, or by their pseudonym when the job
+/// asks for pseudonyms (`[output] identity = "pseudonym"`).
+fn person_names(job: &Job) -> Result<Box<dyn Fn(&str) -> String>> {
+    Ok(match &job.identity {
+        crate::config::directory::Identity::Plain => Box::new(|id: &str| id.to_string()),
+        crate::config::directory::Identity::Pseudonym(key) => {
+            let p = crate::transform::pseudonym::Pseudonyms::new(&key.read()?);
+            Box::new(move |id: &str| p.of(id))
+        }
+    })
 }

@@ -508,3 +508,39 @@ async fn a_run_stopped_by_gettoken_still_counts_the_ids_it_was_asked_for() {
     assert_eq!(s.report()["counts"]["requested"], 5);
     s.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_pseudonyms_an_organizer_whose_listing_fails_is_not_named_in_logs_or_the_report() {
+    let g = corpus(20, 17);
+    let s = Scenario::serving(&g)
+        .organizer("gone.person")
+        .fail_always("gone.person", 60111)
+        .job("discover", |dir| {
+            format!(
+                "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
+                 [ids]\norganizers = [\"gone.person\"]\n[fetch]\nrate = 500\nmax_attempts = 2\n\
+                 [output]\ndir = {:?}\nidentity = \"pseudonym\"\npseudonym_key_env = \"HARDENING_PSEUDONYM_KEY\"\n",
+                dir.join("out")
+            )
+        })
+        .start()
+        .await;
+    let day = g.first_day.to_string();
+    let o = run_async({
+        let mut c = s.cmd(&["run", "--date", &day]);
+        c.env("HARDENING_PSEUDONYM_KEY", "a key of sixteen bytes or more");
+        c
+    })
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("gone.person"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("organizer p_"), "{}", stderr(&o));
+    for f in tree(&s.out()) {
+        let bytes = std::fs::read(s.out().join(&f)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("gone.person"),
+            "{f} names the organizer"
+        );
+    }
+    s.shutdown().await;
+}
