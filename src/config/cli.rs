@@ -67,8 +67,7 @@ impl Command {
             Command::Report(a) => ("report", &a.job.job),
             Command::Ids(a) => ("ids", &a.job.job),
             Command::Check(a) => ("check", &a.job.job),
-            #[allow(unreachable_patterns)]
-            _ => ("other", std::path::Path::new("")),
+            Command::Directory(a) => ("directory", &a.job.job),
         }
     }
 }
