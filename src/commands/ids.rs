@@ -98,9 +98,12 @@ pub async fn resolve(job: &Job, window: Window, client: Option<&Client>) -> Resu
     Ok(list)
 }
 
+/// Names a person (by userid) for a report or a log line.
+type PersonName = Box<dyn Fn(&str) -> String>;
+
 /// How people are named in reports and logs: as they are, or by their pseudonym when the job
 /// asks for pseudonyms (`[output] identity = "pseudonym"`).
-fn person_names(job: &Job) -> Result<Box<dyn Fn(&str) -> String>> {
+fn person_names(job: &Job) -> Result<PersonName> {
     Ok(match &job.identity {
         crate::config::directory::Identity::Plain => Box::new(|id: &str| id.to_string()),
         crate::config::directory::Identity::Pseudonym(key) => {
