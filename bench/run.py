@@ -3,6 +3,7 @@
 
     python3 bench/run.py            # full: 1.1M and 10M rows offline, fetch at rate 50 and 200
     python3 bench/run.py --quick    # 1.1M rows offline and a short fetch run
+    python3 bench/run.py --reports  # the workbook and the report at 1.1M rows (nothing else)
     python3 bench/run.py --quotas   # calls/s against per-minute budgets of 600 and 6,000 (bench/quotas.py)
 
 It builds the release binaries, generates seeded get_info bodies (crates/wecom-fake/src/generate.rs), and measures
@@ -15,8 +16,14 @@ It builds the release binaries, generates seeded get_info bodies (crates/wecom-f
      200, with the server enforcing the same rate: achieved calls/s over the configured rate and
      the number of 45009 answers.
 Results are printed as a Markdown table and written to bench/results.md.
+
+With --reports it only times writing what people open, from the store of the 1.1M-row case:
+`summarize --format xlsx` (the workbook alone), `report` (the HTML page alone), and
+`summarize` with csv,parquet against csv,parquet,xlsx,html (what adding both costs a run), wall
+time and peak RSS each, plus the files' sizes and the workbook's sheets. Written to
+bench/results-reports.md.
 """
-import argparse, json, os, re, shutil, subprocess, sys, time
+import argparse, json, os, re, shutil, subprocess, sys, time, zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
@@ -148,6 +155,49 @@ def fetch(rate, meetings, rows_out, latency_ms=100):
         fake.wait()
 
 
+def reports(meetings=10_000, attendees=110):
+    """Times the workbook and the report at 1.1M rows; returns the Markdown lines."""
+    d, _ = generate(meetings, attendees)
+    out = os.path.join(DATA, f"reports-{meetings}x{attendees}")
+    shutil.rmtree(out, ignore_errors=True)
+    job = os.path.join(BENCH, "bench.toml")
+    exe = os.path.join(REL, "wecom-attendance")
+    timed([exe, "run", "--quiet", "--job", job, "--source-dir", d, "--ids",
+           os.path.join(d, "ids.txt"), "--out", out, "--store", os.path.join(out, "_store", "raw.sqlite")])
+    rep = json.load(open(os.path.join(out, "_runs", sorted(os.listdir(os.path.join(out, "_runs")))[-1])))
+    rows = rep["rows"]["attendance_rows"]
+    cases = [
+        ("summarize --format csv,parquet (the tables, for comparison)",
+         ["summarize", "--format", "csv,parquet"]),
+        ("summarize --format xlsx (the workbook alone)", ["summarize", "--format", "xlsx"]),
+        ("report (the HTML page alone)", ["report"]),
+        ("summarize --format csv,parquet,xlsx,html (everything in one pass)",
+         ["summarize", "--format", "csv,parquet,xlsx,html"]),
+    ]
+    lines = [f"Machine: {machine()}. Command: `python3 bench/run.py --reports`. "
+             f"Store: {meetings:,} meetings × {attendees} ({rows:,} attendance rows), "
+             f"from `fake-wecom --generate {meetings} --attendees {attendees} --seed 7 --days 30`.", "",
+             "| command | wall | peak RSS |", "|---|---|---|"]
+    for label, args in cases:
+        walls, rss = [], 0.0
+        for _ in range(3):
+            w, r, _ = timed([exe] + args[:1] + ["--quiet", "--job", job, "--out", out, "--store", os.path.join(out, "_store", "raw.sqlite")] + args[1:])
+            walls.append(w)
+            rss = max(rss, r)
+        walls.sort()
+        print(f"{label}: {walls}", file=sys.stderr, flush=True)
+        lines.append(f"| `{label.split(' (')[0]}` ({label.split(' (')[1]} | "
+                     f"{walls[1]:.2f} s (median of 3) | {rss:.0f} MiB |")
+    window = [f for f in os.listdir(os.path.join(out, "workbooks"))][0]
+    xlsx = os.path.join(out, "workbooks", window, "attendance.xlsx")
+    html = os.path.join(out, "reports", window, "report.html")
+    with zipfile.ZipFile(xlsx) as z:
+        names = re.findall(r'<sheet name="([^"]+)"', z.read("xl/workbook.xml").decode())
+    lines += ["", f"Workbook: {os.path.getsize(xlsx) / 1e6:.1f} MB, sheets: {', '.join(names)}. "
+              f"Report: {os.path.getsize(html) / 1e3:.0f} kB."]
+    return lines
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -164,6 +214,7 @@ def machine():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--reports", action="store_true")
     ap.add_argument("--quotas", action="store_true")
     a = ap.parse_args()
     sh(["cargo", "build", "--release", "--workspace", "--bins"], cwd=ROOT)
@@ -173,6 +224,11 @@ def main():
         text = "\n".join(quotas(REL, DATA, machine())) + "\n"
         print(text)
         open(os.path.join(BENCH, "results-quotas.md"), "w").write(text)
+        return
+    if a.reports:
+        text = "\n".join(reports()) + "\n"
+        print(text)
+        open(os.path.join(BENCH, "results-reports.md"), "w").write(text)
         return
     py = ensure_duckdb()
     off, fet = [], []

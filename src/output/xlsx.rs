@@ -37,6 +37,10 @@ const MS_PER_DAY: f64 = 86_400_000.0;
 /// Rows looked at to fit a column's width.
 const WIDTH_SAMPLE_ROWS: usize = 200;
 const MAX_COLUMN_WIDTH: usize = 50;
+/// Deflate level of the workbook's zip. Compressing the sheets is most of the time of saving
+/// a big workbook: for the 1.1 GB of sheet XML of the 1.1M-row benchmark, level 3 takes less
+/// than half the time of the default 6 for a file about 20 % larger (135 MB against 114 MB).
+const ZIP_LEVEL: u8 = 3;
 /// Integer columns that are identifiers: written as text like every other id.
 const ID_COLUMNS: [&str; 4] = [
     "main_department",
@@ -106,6 +110,19 @@ struct Formats {
 }
 
 impl Formats {
+    /// The number format of a column of `kind`, if it needs one.
+    fn of(&self, kind: Kind) -> Option<&CellFormat> {
+        match kind {
+            Kind::DateTime => Some(&self.datetime),
+            Kind::Date => Some(&self.date),
+            Kind::Duration => Some(&self.duration),
+            Kind::Percent => Some(&self.percent),
+            Kind::Integer => Some(&self.integer),
+            Kind::Float => Some(&self.float),
+            Kind::Text | Kind::IdText | Kind::Bool => None,
+        }
+    }
+
     fn new() -> Self {
         Formats {
             header: CellFormat::new()
@@ -190,6 +207,7 @@ pub struct WorkbookWriter {
 impl WorkbookWriter {
     pub fn new(path: &Path, labels: &'static Labels, tz: Tz) -> Result<Self> {
         let mut wb = Workbook::new();
+        wb.set_zip_compression_level(ZIP_LEVEL);
         // The sheets' temporary files go next to the workbook: the output disk is the one
         // sized for the data, `/tmp` may be a small memory disk.
         let dir = path.parent().unwrap_or(Path::new("."));
@@ -329,6 +347,13 @@ impl Ctx<'_> {
             if s.sheets.is_empty() || s.row > self.rows_per_sheet {
                 let mut sheet = wb.new_worksheet_with_constant_memory()?;
                 sheet.set_name(sheet_name(&s.name, s.sheets.len() + 1))?;
+                // A column's number format applies to its cells written without one: looked
+                // up once here, not hashed again for each of a million cells.
+                for (c, spec) in s.specs.iter().enumerate() {
+                    if let Some(format) = self.formats.of(spec.kind) {
+                        sheet.set_column_format(c as u16, format)?;
+                    }
+                }
                 self.header(&mut sheet, s)?;
                 s.sheets.push(sheet);
                 s.row = 1;
@@ -401,6 +426,7 @@ impl Ctx<'_> {
         Ok(widths)
     }
 
+    /// Writes one cell; its number format is its column's (see [`Formats::of`]).
     fn write(
         &self,
         sheet: &mut Worksheet,
@@ -409,7 +435,6 @@ impl Ctx<'_> {
         cell: Cell<'_>,
         offsets: &mut OffsetCache,
     ) -> Result<()> {
-        let f = self.formats;
         match cell {
             Cell::Blank => {}
             Cell::Text(t) => {
@@ -418,30 +443,21 @@ impl Ctx<'_> {
             Cell::Bool(b) => {
                 sheet.write_boolean(row, col, b)?;
             }
-            Cell::Number(v) => {
-                sheet.write_number_with_format(row, col, v, &f.float)?;
+            Cell::Number(v) | Cell::Percent(v) => {
+                sheet.write_number(row, col, v)?;
             }
             Cell::Integer(v) => {
-                sheet.write_number_with_format(row, col, v as f64, &f.integer)?;
-            }
-            Cell::Percent(v) => {
-                sheet.write_number_with_format(row, col, v, &f.percent)?;
+                sheet.write_number(row, col, v as f64)?;
             }
             Cell::Seconds(s) => {
-                sheet.write_number_with_format(row, col, s / 86_400.0, &f.duration)?;
+                sheet.write_number(row, col, s / 86_400.0)?;
             }
             Cell::Millis(ms) => {
                 let local = ms + offsets.offset_ms(ms);
-                let serial = local as f64 / MS_PER_DAY + EXCEL_UNIX_EPOCH;
-                sheet.write_number_with_format(row, col, serial, &f.datetime)?;
+                sheet.write_number(row, col, local as f64 / MS_PER_DAY + EXCEL_UNIX_EPOCH)?;
             }
             Cell::Days(d) => {
-                sheet.write_number_with_format(
-                    row,
-                    col,
-                    f64::from(d) + EXCEL_UNIX_EPOCH,
-                    &f.date,
-                )?;
+                sheet.write_number(row, col, f64::from(d) + EXCEL_UNIX_EPOCH)?;
             }
         }
         Ok(())
