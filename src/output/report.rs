@@ -157,15 +157,31 @@ impl RunReport {
             ));
         }
         if let Some(r) = &self.rows {
-            s.push_str(&format!(
-                "; wrote {} attendance rows, {} meetings, {} users in {} partitions",
-                r.attendance_rows, r.meetings_rows, r.users_rows, r.partitions_written
-            ));
+            if r.partitions_written > 0 {
+                s.push_str(&format!(
+                    "; wrote {} attendance rows, {} meetings, {} users in {} partitions",
+                    r.attendance_rows, r.meetings_rows, r.users_rows, r.partitions_written
+                ));
+            } else {
+                // Only the workbook or the report was asked for: the tables stay as they were.
+                s.push_str(&format!(
+                    "; read {} attendance rows, {} meetings, {} users (no partition rewritten)",
+                    r.attendance_rows, r.meetings_rows, r.users_rows
+                ));
+            }
             if r.partitions_kept > 0 {
                 s.push_str(&format!(
                     "; kept {} old date partitions that got no rows, since meetings failed",
                     r.partitions_kept
                 ));
+            }
+            // The workbook and the report, one file per window each.
+            for f in r
+                .files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|e| e == "xlsx" || e == "html"))
+            {
+                s.push_str(&format!("; wrote {}", f.display()));
             }
         }
         if let Some(d) = &self.directory {

@@ -443,6 +443,11 @@ fn the_report_command_builds_the_page_from_the_store_without_network_nor_touchin
     let o = run(bin().args(["report", "--job"]).arg(&job));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o).trim(), demo.report().display().to_string());
+    let said = stderr(&o);
+    assert!(
+        said.contains("(no partition rewritten); wrote ") && said.contains("report.html"),
+        "{said}"
+    );
     assert_eq!(
         tables(&demo),
         before,
