@@ -76,8 +76,8 @@ def offline(py, meetings, attendees, rows_out):
     job = os.path.join(BENCH, "bench.toml")
     base = [os.path.join(REL, "wecom-attendance")]
     run_wall, run_rss, _ = timed(base + ["run", "--quiet", "--job", job, "--source-dir", d,
-                                         "--ids", os.path.join(d, "ids.txt"), "--out", out])
-    sum_wall, sum_rss, _ = timed(base + ["summarize", "--quiet", "--job", job, "--out", out])
+                                         "--ids", os.path.join(d, "ids.txt"), "--out", out, "--store", os.path.join(out, "_store", "raw.sqlite")])
+    sum_wall, sum_rss, _ = timed(base + ["summarize", "--quiet", "--job", job, "--out", out, "--store", os.path.join(out, "_store", "raw.sqlite")])
     report = sorted(os.listdir(os.path.join(out, "_runs")))[-1]
     rep = json.load(open(os.path.join(out, "_runs", report)))
     rows = rep["rows"]["attendance_rows"]
@@ -137,7 +137,7 @@ def fetch(rate, meetings, rows_out, latency_ms=100):
                    BENCH_SECRET="bench-secret")
         concurrency = max(8, int(rate * latency_ms / 1000 * 2))
         wall, rss, _ = timed([os.path.join(REL, "wecom-attendance"), "fetch", "--quiet", "--job",
-                              os.path.join(BENCH, "bench.toml"), "--ids", ids, "--out", out,
+                              os.path.join(BENCH, "bench.toml"), "--ids", ids, "--out", out, "--store", os.path.join(out, "_store", "raw.sqlite"),
                               "--rate", str(rate), "--concurrency", str(concurrency)], env=env)
         rep_name = sorted(os.listdir(os.path.join(out, "_runs")))[-1]
         rep = json.load(open(os.path.join(out, "_runs", rep_name)))
