@@ -51,6 +51,8 @@ impl fmt::Debug for Secret {
 struct Cached {
     value: Arc<str>,
     refresh_at: Instant,
+    /// When this token replaced one WeCom had rejected (40014/42001), the time it did.
+    replaced_rejected_at: Option<Instant>,
 }
 
 pub struct TokenCache {
@@ -66,7 +68,13 @@ struct State {
     token: Option<Cached>,
     /// A fatal gettoken answer: every later request fails fast instead of calling again.
     fatal: Option<CallError>,
+    /// The next token fetched replaces one WeCom rejected.
+    replacing_rejected: bool,
 }
+
+/// A token WeCom rejects within this time of being issued to replace a rejected one is not
+/// expiring: something mangles tokens, and refreshing again would only hammer gettoken.
+const FRESH_TOKEN_REJECTED_WITHIN: Duration = Duration::from_secs(60);
 
 impl TokenCache {
     pub fn new(corpid: String, secret: Secret) -> Self {
@@ -103,7 +111,10 @@ impl TokenCache {
             return Ok(t.value.clone());
         }
         match self.fetch(http).await {
-            Ok(t) => {
+            Ok(mut t) => {
+                if std::mem::take(&mut st.replacing_rejected) {
+                    t.replaced_rejected_at = Some(Instant::now());
+                }
                 let v = t.value.clone();
                 st.token = Some(t);
                 Ok(v)
@@ -119,12 +130,29 @@ impl TokenCache {
 
     /// Drops the cached token if it is still `stale` (a concurrent request may already have
     /// refreshed it, in which case nothing happens).
+    ///
+    /// A token that replaced a rejected one and is rejected in turn within a minute stops the
+    /// run for every request (the same verdict as a request whose own retry was rejected), so
+    /// requests in flight do not each refresh it once more.
     pub async fn invalidate(&self, stale: &str) {
         let mut st = self.state.lock().await;
-        if st.token.as_ref().is_some_and(|t| &*t.value == stale) {
-            st.token = None;
+        let Some(t) = st.token.as_ref().filter(|t| &*t.value == stale) else {
+            return;
+        };
+        if t.replaced_rejected_at
+            .is_some_and(|at| at.elapsed() < FRESH_TOKEN_REJECTED_WITHIN)
+        {
+            st.fatal = Some(CallError::Fatal {
+                errcode: None,
+                message: "WeCom rejected a freshly issued access token too: check the API base \
+                          URL and any proxy in between"
+                    .into(),
+            });
+        } else {
+            st.replacing_rejected = true;
             self.refreshes_forced.fetch_add(1, Ordering::Relaxed);
         }
+        st.token = None;
     }
 
     async fn fetch(&self, http: &Http) -> Result<Cached, CallError> {
@@ -187,6 +215,7 @@ impl TokenCache {
                     return Ok(Cached {
                         value: value.into(),
                         refresh_at: Instant::now() + ttl - margin,
+                        replaced_rejected_at: None,
                     });
                 }
                 ErrClass::Busy => {
