@@ -122,30 +122,15 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             report::report(&job, window)
         }
         Command::Ids(a) => {
-            let (job, window) = setup::job_and_window(
-                &a.job,
-                &a.window,
-                &SourceArgs::default(),
-                &OutputArgs::default(),
-            )?;
+            let (job, window) = setup::job_as_written(&a.job, &a.window)?;
             ids::ids(&job, window).await
         }
         Command::Check(a) => {
-            let (job, window) = setup::job_and_window(
-                &a.job,
-                &a.window,
-                &SourceArgs::default(),
-                &OutputArgs::default(),
-            )?;
+            let (job, window) = setup::job_as_written(&a.job, &a.window)?;
             check::check(&job, window, &a.job.job).await
         }
         Command::Directory(a) => {
-            let (job, _) = setup::job_and_window(
-                &a.job,
-                &WindowArgs::default(),
-                &SourceArgs::default(),
-                &OutputArgs::default(),
-            )?;
+            let (job, _) = setup::job_as_written(&a.job, &WindowArgs::default())?;
             directory::directory(&job).await
         }
     }

@@ -14,6 +14,11 @@ use std::sync::Arc;
 /// Tasks in flight when reading a directory source (no network, no pacing).
 const DIR_IN_FLIGHT: usize = 64;
 
+/// The job as its file says, with no source or output flags (`ids`, `check`, `directory`).
+pub fn job_as_written(job: &JobArgs, w: &WindowArgs) -> Result<(Job, Window)> {
+    job_and_window(job, w, &SourceArgs::default(), &OutputArgs::default())
+}
+
 /// The validated job and the window the command covers.
 pub fn job_and_window(
     job: &JobArgs,

@@ -455,38 +455,34 @@ fn a_fifo_or_a_link_to_dev_zero_in_the_source_folder_fails_its_meeting_instead_o
 }
 
 #[test]
-fn errors_about_the_output_folder_name_it() {
+fn errors_about_the_output_folder_and_the_store_name_them() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = "/proc/self/no-such-output";
-    let job = write_job(
-        tmp.path(),
+    // A run of the demo's bodies writing to `out` with its store at `store`; stderr when it fails.
+    let fails_naming = |name: &str, out: &Path, store: &Path, named: &str| {
+        let job = write_job(
+            tmp.path(),
+            name,
+            &format!(
+                "[source]\nkind = \"dir\"\ndir = {:?}\n[output]\ndir = {out:?}\n[store]\npath = {store:?}\n",
+                fixtures("demo")
+            ),
+        );
+        let o = run(bin().args(["run", "--job"]).arg(&job));
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains(named), "{}", stderr(&o));
+    };
+    let unwritable_out = Path::new("/proc/self/no-such-output");
+    fails_naming(
         "ro",
-        &format!(
-            "[source]\nkind = \"dir\"\ndir = {:?}\n[output]\ndir = {out:?}\n[store]\npath = {:?}\n",
-            fixtures("demo"),
-            tmp.path().join("store/raw.sqlite")
-        ),
+        unwritable_out,
+        &tmp.path().join("store/raw.sqlite"),
+        "/proc/self/no-such-output",
     );
-    let o = run(bin().args(["run", "--job"]).arg(&job));
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains(out), "{}", stderr(&o));
-    // And about the store.
-    let store = "/proc/self/no-such-store/raw.sqlite";
-    let job = write_job(
-        tmp.path(),
+    fails_naming(
         "ro-store",
-        &format!(
-            "[source]\nkind = \"dir\"\ndir = {:?}\n[output]\ndir = {:?}\n[store]\npath = {store:?}\n",
-            fixtures("demo"),
-            tmp.path().join("out")
-        ),
-    );
-    let o = run(bin().args(["run", "--job"]).arg(&job));
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("/proc/self/no-such-store"),
-        "{}",
-        stderr(&o)
+        &tmp.path().join("out"),
+        Path::new("/proc/self/no-such-store/raw.sqlite"),
+        "/proc/self/no-such-store",
     );
 }
 
