@@ -97,6 +97,16 @@ pub fn last_report(out: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
+/// The meeting ids of a run report's `failures`, in order.
+pub fn failed_ids(report: &serde_json::Value) -> Vec<String> {
+    report["failures"]
+        .as_array()
+        .expect("a failures list")
+        .iter()
+        .map(|f| f["meetingid"].as_str().expect("a meetingid").to_string())
+        .collect()
+}
+
 /// Lines of a CSV output without the BOM.
 pub fn csv_lines(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();

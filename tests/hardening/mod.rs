@@ -258,12 +258,7 @@ fn impossible_times_fail_their_meeting_and_the_others_are_written() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let out = tmp.path().join("out");
     let r = last_report(&out);
-    let failed: Vec<&str> = r["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["meetingid"].as_str().unwrap())
-        .collect();
+    let failed = failed_ids(&r);
     assert_eq!(
         failed,
         ["hyFarFuture", "hyMillis", "hyQuitNever", "hyWraps"]
@@ -335,12 +330,7 @@ fn a_person_listed_twice_counts_once_and_odd_bodies_fail_alone() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let out = tmp.path().join("out");
     let r = last_report(&out);
-    let failed: Vec<&str> = r["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["meetingid"].as_str().unwrap())
-        .collect();
+    let failed = failed_ids(&r);
     assert_eq!(failed, ["hyArray", "hyNoMeeting"], "{}", stderr(&o));
     assert_eq!(r["quality"]["duplicate_attendees_merged"], 2);
     assert_eq!(r["quality"]["bodies_with_repeated_keys"], 1);
@@ -443,12 +433,7 @@ fn a_fifo_or_a_link_to_dev_zero_in_the_source_folder_fails_its_meeting_instead_o
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let r = last_report(&tmp.path().join("out"));
-    let failed: Vec<&str> = r["failures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["meetingid"].as_str().unwrap())
-        .collect();
+    let failed = failed_ids(&r);
     assert_eq!(failed, ["hyFifo", "hyZero"]);
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
     assert_eq!(r["counts"]["meetings_in_window"], 24);
