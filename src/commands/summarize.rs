@@ -86,6 +86,8 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         stale,
     };
     let people = super::people::people_for(job, store, range)?;
+    // The recurring meetings of the window: none until the store records series (issue 17).
+    let series: Vec<tables::SeriesInWindow> = Vec::new();
     let report = &mut session.report;
     // The same frames go to the partitions and to the workbook and the report.
     let ((quality, meetings), written) = fanout::write_window(job, range, &writer, |sink| {
@@ -94,7 +96,7 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
             store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
         };
-        tables::build_with(job, &people, feed, &mut report.failures, sink)
+        tables::build_with(job, &people, &series, feed, &mut report.failures, sink)
     })?;
     report.quality = quality;
     report.counts.meetings_in_window = meetings;
@@ -124,6 +126,7 @@ pub fn rewrite_dates(
         };
         // Names, departments and pseudonyms exactly as for the window's own dates.
         let people = super::people::people_for(job, store, range)?;
+        let series: Vec<tables::SeriesInWindow> = Vec::new();
         let report = &mut session.report;
         let store = &mut *store;
         let (_, written) = writer.write_window(range, |sink| {
@@ -133,6 +136,7 @@ pub fn rewrite_dates(
             tables::build_with(
                 job,
                 &people,
+                &series,
                 feed,
                 &mut report.failures,
                 &mut DatesOnly(sink),

@@ -13,6 +13,7 @@
 //! back the bytes WeCom sent. get_info JSON shrinks about 5×, so a window's bodies stay in the
 //! page cache and are read with a fifth of the system calls.
 
+use crate::domain::series::StoredBody;
 use crate::domain::{GivenUp, MeetingFailure, MeetingStatus, PLAUSIBLE_TIMES, plausible_time};
 use crate::wecom::errcode::{ErrClass, classify};
 use anyhow::{Context, Result, bail};
@@ -247,7 +248,7 @@ impl Store {
         start: i64,
         end: i64,
         chunk: usize,
-        mut f: impl FnMut(Vec<(String, Vec<u8>)>) -> Result<()>,
+        mut f: impl FnMut(Vec<StoredBody>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT meetingid, body_codec, body FROM meetings
@@ -259,7 +260,7 @@ impl Store {
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             let body = stored_body(r, 1).with_context(|| format!("stored body of meeting {id}"))?;
-            batch.push((id, body));
+            batch.push(StoredBody::one_off(id, body));
             if batch.len() >= chunk {
                 f(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))?;
             }
@@ -644,8 +645,8 @@ mod tests {
         assert_eq!(
             seen,
             [
-                ("old".to_string(), b"{\"status\":3}".to_vec()),
-                ("new".to_string(), big.into_bytes())
+                StoredBody::one_off("old", b"{\"status\":3}".to_vec()),
+                StoredBody::one_off("new", big.into_bytes())
             ]
         );
     }
@@ -696,7 +697,7 @@ mod tests {
         let mut chunks = 0;
         s.for_each_chunk(T + 10, T + 30, 1, |chunk| {
             chunks += 1;
-            ids.extend(chunk.into_iter().map(|(id, _)| id));
+            ids.extend(chunk.into_iter().map(|b| b.meetingid));
             Ok(())
         })
         .unwrap();

@@ -9,6 +9,7 @@
 //! [`crate::transform::metrics`].
 
 use crate::config::window::local_date;
+use crate::domain::series::StoredBody;
 use crate::domain::{MAX_DURATION_S, MAX_JOIN_COUNT, PLAUSIBLE_TIMES, plausible_time};
 use crate::domain::{MeetingFailure, MeetingStatus};
 use crate::wecom::model::{Attendee, MeetingInfo, without_duplicate_keys};
@@ -64,6 +65,8 @@ impl Quality {
 /// A parsed meeting and its key; strings borrow from the body where they can.
 pub struct ParsedMeeting<'a> {
     pub meetingid: &'a str,
+    /// The occurrence of a series the body is; `None` for a one-off meeting.
+    pub sub_meetingid: Option<&'a str>,
     pub info: MeetingInfo<'a>,
 }
 
@@ -138,7 +141,11 @@ fn check_errcode<'a>(
     info: MeetingInfo<'a>,
 ) -> Result<ParsedMeeting<'a>, MeetingFailure> {
     match info.errcode {
-        Some(0) | None => Ok(ParsedMeeting { meetingid, info }),
+        Some(0) | None => Ok(ParsedMeeting {
+            meetingid,
+            sub_meetingid: None,
+            info,
+        }),
         Some(code) => Err(MeetingFailure {
             meetingid: meetingid.to_string(),
             errcode: Some(code),
@@ -153,13 +160,17 @@ fn check_errcode<'a>(
     }
 }
 
+/// Parses one stored body, keeping the occurrence it belongs to.
+pub fn parse_stored(b: &StoredBody) -> Result<ParsedMeeting<'_>, MeetingFailure> {
+    let mut m = parse_body(&b.meetingid, &b.body)?;
+    m.sub_meetingid = b.sub_meetingid.as_deref();
+    Ok(m)
+}
+
 /// The failed bodies of a batch that repeat a key, re-encoded with each key once (the last
 /// value wins), for [`reparse`]. Typed parsing refuses a repeated key; a body that only repeats
 /// one is still a meeting.
-pub fn repair<B: AsRef<[u8]>>(
-    bodies: &[(String, B)],
-    failed: &[MeetingFailure],
-) -> Vec<(String, Vec<u8>)> {
+pub fn repair(bodies: &[StoredBody], failed: &[MeetingFailure]) -> Vec<StoredBody> {
     let failed: std::collections::HashSet<&str> = failed
         .iter()
         .filter(|f| f.errcode.is_none())
@@ -167,11 +178,15 @@ pub fn repair<B: AsRef<[u8]>>(
         .collect();
     bodies
         .iter()
-        .filter(|(id, _)| failed.contains(id.as_str()))
-        .filter_map(|(id, body)| {
-            without_duplicate_keys(body.as_ref())
-                .filter(|fixed| fixed.as_slice() != body.as_ref())
-                .map(|fixed| (id.clone(), fixed))
+        .filter(|b| failed.contains(b.meetingid.as_str()))
+        .filter_map(|b| {
+            without_duplicate_keys(&b.body)
+                .filter(|fixed| *fixed != b.body)
+                .map(|fixed| StoredBody {
+                    meetingid: b.meetingid.clone(),
+                    sub_meetingid: b.sub_meetingid.clone(),
+                    body: fixed,
+                })
         })
         .collect()
 }
@@ -179,13 +194,13 @@ pub fn repair<B: AsRef<[u8]>>(
 /// Parses the repaired bodies: those that now parse leave `failed` and are returned; the
 /// others keep their first failure.
 pub fn reparse<'a>(
-    repaired: &'a [(String, Vec<u8>)],
+    repaired: &'a [StoredBody],
     failed: &mut Vec<MeetingFailure>,
 ) -> Vec<ParsedMeeting<'a>> {
     let mut ok = Vec::new();
-    for (id, body) in repaired {
-        if let Ok(m) = parse_body(id, body) {
-            failed.retain(|f| f.meetingid != *id);
+    for b in repaired {
+        if let Ok(m) = parse_stored(b) {
+            failed.retain(|f| f.meetingid != b.meetingid);
             ok.push(m);
         }
     }
@@ -193,13 +208,11 @@ pub fn reparse<'a>(
 }
 
 /// Parses a batch of bodies in order, splitting successes from failures.
-pub fn parse_batch<B: AsRef<[u8]>>(
-    bodies: &[(String, B)],
-) -> (Vec<ParsedMeeting<'_>>, Vec<MeetingFailure>) {
+pub fn parse_batch(bodies: &[StoredBody]) -> (Vec<ParsedMeeting<'_>>, Vec<MeetingFailure>) {
     let mut ok = Vec::with_capacity(bodies.len());
     let mut failed = Vec::new();
-    for (id, body) in bodies {
-        match parse_body(id, body.as_ref()) {
+    for b in bodies {
+        match parse_stored(b) {
             Ok(m) => ok.push(m),
             Err(f) => failed.push(f),
         }
@@ -219,7 +232,9 @@ pub struct Flattened {
 /// attendance row per attendee with the meeting's columns repeated. Per-row metrics are added
 /// by [`crate::transform::metrics::derive`].
 pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened> {
-    parsed.sort_by(|a, b| (a.start(), a.meetingid).cmp(&(b.start(), b.meetingid)));
+    parsed.sort_by(|a, b| {
+        (a.start(), a.meetingid, a.sub_meetingid).cmp(&(b.start(), b.meetingid, b.sub_meetingid))
+    });
     let mut quality = Quality::default();
     let mut m = MeetingColumns::with_capacity(parsed.len());
     let rows: usize = parsed

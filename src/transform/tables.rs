@@ -11,6 +11,7 @@
 
 use crate::config::job::Job;
 use crate::domain::MeetingFailure;
+pub use crate::domain::series::{SeriesInWindow, StoredBody};
 use crate::transform::flatten::{self, Quality};
 use crate::transform::people::{self, People};
 use crate::transform::{metrics, summary};
@@ -58,8 +59,9 @@ pub trait TableSink {
     }
 }
 
-/// Stored meetings in start order, `(meetingid, body)`, a chunk at a time.
-pub type Chunk = Vec<(String, Vec<u8>)>;
+/// Stored bodies in start order (one-off meetings and occurrences of series alike), a chunk
+/// at a time.
+pub type Chunk = Vec<StoredBody>;
 
 /// Builds the window's tables and hands them to `sink` as they are made: each slice's
 /// attendance and meetings rows (in start order, so in date order), then the users summary.
@@ -75,15 +77,17 @@ pub fn build<F>(
 where
     F: FnOnce(&mut dyn FnMut(Chunk) -> Result<()>) -> Result<()> + Send,
 {
-    build_with(job, &People::default(), feed, failures, sink)
+    build_with(job, &People::default(), &[], feed, failures, sink)
 }
 
 /// [`build`] with what is known about people: names and departments as of each meeting
 /// (null without a directory), converted external ids, and the departments rollup handed to
-/// [`TableSink::departments`] at the end.
+/// [`TableSink::departments`] at the end; and with the catalog of the window's recurring
+/// meetings (`series`, from the store: empty when the window has none, which costs nothing).
 pub fn build_with<F>(
     job: &Job,
     people: &People,
+    series: &[SeriesInWindow],
     feed: F,
     failures: &mut Vec<MeetingFailure>,
     sink: &mut dyn TableSink,
@@ -164,6 +168,7 @@ where
     tracing::debug!(
         ms = t.elapsed().as_millis(),
         meetings,
+        series = series.len(),
         peak_memory = %peak_memory(),
         "tables built"
     );
@@ -173,7 +178,7 @@ where
 /// Parses and flattens one slice of meetings, derives its per-row metrics, summarises its
 /// meetings (a meeting's rows never span two slices) and its users' partial sums.
 fn flatten_slice(
-    slice: &[(String, Vec<u8>)],
+    slice: &[StoredBody],
     job: &Job,
     people: &People,
 ) -> PolarsResult<(SliceTables, Vec<MeetingFailure>)> {

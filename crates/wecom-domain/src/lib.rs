@@ -6,6 +6,7 @@
 //! linking the job.
 
 pub mod people;
+pub mod series;
 
 use serde::Serialize;
 use std::fmt;
