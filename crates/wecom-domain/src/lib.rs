@@ -1,4 +1,5 @@
-//! The words every stage shares: a meeting's status and a meeting that failed.
+//! The words every stage shares: a meeting's status and a meeting that failed, the people
+//! history ([`people`]) and the rules of recurring meetings ([`recurrence`]).
 //!
 //! One definition each, used by the job file (which statuses count for `users`), the store
 //! (which meetings are final), the transform (the `meeting_status` column) and the fake
@@ -6,6 +7,7 @@
 //! linking the job.
 
 pub mod people;
+pub mod recurrence;
 pub mod series;
 
 use serde::Serialize;
