@@ -75,6 +75,7 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
         Some(code) => {
             let f = MeetingFailure {
                 meetingid: meetingid.to_string(),
+                sub_meetingid: None,
                 errcode: Some(code),
                 reason: format!(
                     "answer carries errcode {code}{}",
@@ -97,6 +98,7 @@ fn kept_unusable(
 ) -> (Record, Option<MeetingFailure>) {
     let failure = MeetingFailure {
         meetingid: meetingid.to_string(),
+        sub_meetingid: None,
         errcode: None,
         reason: reason.clone(),
     };
@@ -246,6 +248,7 @@ fn file_outcome(
             tracing::warn!(meetingid = %id, errcode, reason = %message, "meeting failed");
             let f = MeetingFailure {
                 meetingid: id,
+                sub_meetingid: None,
                 errcode,
                 reason: message,
             };

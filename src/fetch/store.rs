@@ -356,6 +356,7 @@ impl Store {
         while let Some(r) = rows.next()? {
             let failure = MeetingFailure {
                 meetingid: r.get(0)?,
+                sub_meetingid: None,
                 errcode: r.get(1)?,
                 reason: r.get(2)?,
             };
@@ -387,6 +388,7 @@ impl Store {
             .query_map([], |r| {
                 Ok(MeetingFailure {
                     meetingid: r.get(0)?,
+                    sub_meetingid: None,
                     errcode: r.get(1)?,
                     reason: r.get(2)?,
                 })
@@ -667,6 +669,7 @@ mod tests {
         let (mut s, _dir) = temp_store();
         s.put(&[Record::Failure(MeetingFailure {
             meetingid: "a".into(),
+            sub_meetingid: None,
             errcode: Some(90602),
             reason: "x".into(),
         })])
@@ -676,6 +679,7 @@ mod tests {
         assert!(s.failures().unwrap().is_empty());
         s.put(&[Record::Failure(MeetingFailure {
             meetingid: "a".into(),
+            sub_meetingid: None,
             errcode: Some(-1),
             reason: "busy".into(),
         })])

@@ -228,7 +228,7 @@ impl RunReport {
                 .unwrap_or_default();
             s.push_str(&format!(
                 "\n  failed: {}{code}: {}",
-                printable(&f.meetingid),
+                printable(&f.subject()),
                 printable(&f.reason)
             ));
         }

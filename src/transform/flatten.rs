@@ -84,6 +84,7 @@ pub fn parse_body<'a>(
 ) -> Result<ParsedMeeting<'a>, MeetingFailure> {
     let fail = |reason: String| MeetingFailure {
         meetingid: meetingid.to_string(),
+        sub_meetingid: None,
         errcode: None,
         reason: format!("body is not a get_info answer: {reason}"),
     };
@@ -94,6 +95,7 @@ pub fn parse_body<'a>(
     match implausible_value(&m.info) {
         Some(why) => Err(MeetingFailure {
             meetingid: meetingid.to_string(),
+            sub_meetingid: None,
             errcode: None,
             reason: format!("implausible value: {why}"),
         }),
@@ -148,6 +150,7 @@ fn check_errcode<'a>(
         }),
         Some(code) => Err(MeetingFailure {
             meetingid: meetingid.to_string(),
+            sub_meetingid: None,
             errcode: Some(code),
             reason: format!(
                 "answer carries errcode {code}{}",

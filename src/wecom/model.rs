@@ -138,9 +138,32 @@ pub struct MeetingHead {
     admin_userid: Option<de::IgnoredAny>,
     #[serde(default)]
     creator_userid: Option<de::IgnoredAny>,
+    /// 1 for a recurring meeting (周期性会议); read loosely, a value of another type is none.
+    #[serde(default, deserialize_with = "loose_i64")]
+    meeting_type: Option<i64>,
+    /// `reminders.is_repeat`: 1 for a recurring meeting.
+    #[serde(default, deserialize_with = "is_repeat")]
+    reminders: Option<i64>,
+    /// Present when the answer lists a series' occurrences (even an empty list).
+    #[serde(default)]
+    sub_meetings: Option<de::IgnoredAny>,
+    #[serde(default)]
+    current_sub_meetingid: Option<de::IgnoredAny>,
 }
 
 impl MeetingHead {
+    /// A recurring meeting: `meeting_type` 1 or `reminders.is_repeat` 1.
+    pub fn is_series(&self) -> bool {
+        self.meeting_type == Some(SERIES_MEETING_TYPE) || self.reminders == Some(1)
+    }
+
+    /// A recurring meeting whose answer says which occurrences it has (`sub_meetings`, even
+    /// empty, or `current_sub_meetingid`): its occurrences are fetched one by one. A series
+    /// without this information stays one meeting at its `meeting_start`.
+    pub fn lists_occurrences(&self) -> bool {
+        self.is_series() && (self.sub_meetings.is_some() || self.current_sub_meetingid.is_some())
+    }
+
     /// Reads the head of a body; the rest of the JSON is skimmed, not built. The body must be
     /// a JSON object; a key given twice keeps its last value (see [`without_duplicate_keys`]).
     pub fn parse(body: &[u8]) -> Result<MeetingHead, serde_json::Error> {
@@ -168,6 +191,175 @@ impl MeetingHead {
     /// Start time as unix seconds; `None` for 0 or missing.
     pub fn start(&self) -> Option<i64> {
         self.meeting_start.filter(|t| *t > 0)
+    }
+}
+
+/// `meeting_type` of a recurring meeting.
+pub const SERIES_MEETING_TYPE: i64 = 1;
+/// `sub_meetings[].status` of a deleted occurrence (0: it exists).
+pub const OCCURRENCE_DELETED: i64 = 1;
+
+/// The series fields of a recurring meeting's `get_info` answer (the head, fetched without
+/// `sub_meetingid`, or an occurrence's, which repeats them). Read only for bodies
+/// [`MeetingHead::is_series`] recognised, and loosely throughout: ids and `repeat_id` as
+/// strings or numbers, times as numbers or numeric strings, a field of an unexpected type read
+/// as absent and a list entry that cannot be read skipped, so an odd series field never costs
+/// the body.
+#[derive(Debug, Default, Deserialize)]
+pub struct SeriesInfo {
+    #[serde(default, deserialize_with = "loose_string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub meeting_start: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub meeting_duration: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub status: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub meeting_type: Option<i64>,
+    #[serde(default, deserialize_with = "loose")]
+    pub reminders: Option<RepeatFields>,
+    #[serde(default, deserialize_with = "loose_id")]
+    pub current_sub_meetingid: Option<String>,
+    /// `None` when the key is absent (or not a list): no occurrence information.
+    #[serde(default, deserialize_with = "loose_list")]
+    pub sub_meetings: Option<Vec<SubMeeting>>,
+    /// 1 when `sub_meetings` was cut.
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub has_more_sub_meeting: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub remain_sub_meetings: Option<i64>,
+    /// The rule's segments after "this and following occurrences" edits; they replace
+    /// `reminders` when present.
+    #[serde(default, deserialize_with = "loose_list")]
+    pub sub_repeat_list: Option<Vec<RepeatFields>>,
+}
+
+impl SeriesInfo {
+    /// Reads the series fields of a body (the attendees are skimmed, not built).
+    pub fn parse(body: &[u8]) -> Result<SeriesInfo, serde_json::Error> {
+        serde_json::from_slice(body).or_else(|e| match without_duplicate_keys(body) {
+            Some(fixed) => serde_json::from_slice(&fixed),
+            None => Err(e),
+        })
+    }
+}
+
+/// One entry of `sub_meetings`: an occurrence of the series.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct SubMeeting {
+    #[serde(deserialize_with = "required_id")]
+    pub sub_meetingid: String,
+    /// 0 exists, 1 deleted ([`OCCURRENCE_DELETED`]).
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub status: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub start_time: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub end_time: Option<i64>,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "loose_id")]
+    pub repeat_id: Option<String>,
+}
+
+/// The `repeat_*` keys of `reminders` (with `is_repeat`) or of one `sub_repeat_list` segment
+/// (with `repeat_id`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct RepeatFields {
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub is_repeat: Option<i64>,
+    #[serde(default, deserialize_with = "loose_id")]
+    pub repeat_id: Option<String>,
+    /// 0 daily, 1 weekly, 2 monthly, 7 workdays.
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub repeat_type: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub is_custom_repeat: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub repeat_interval: Option<i64>,
+    /// Epoch seconds, inclusive.
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub repeat_until: Option<i64>,
+    /// 0 until a date, 1 a number of occurrences.
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub repeat_until_type: Option<i64>,
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub repeat_until_count: Option<i64>,
+    /// 1..=7, Monday..Sunday.
+    #[serde(default, deserialize_with = "loose_i64_list")]
+    pub repeat_day_of_week: Vec<i64>,
+    /// 1..=31.
+    #[serde(default, deserialize_with = "loose_i64_list")]
+    pub repeat_day_of_month: Vec<i64>,
+}
+
+/// `reminders.is_repeat`, or none when `reminders` is not an object holding it.
+fn is_repeat<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(loose::<D, RepeatFields>(d)?.and_then(|r| r.is_repeat))
+}
+
+/// An object as a `T`, or none when it is not one (an odd series field never fails a body).
+fn loose<'de, D: Deserializer<'de>, T: de::DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        v @ serde_json::Value::Object(_) => Ok(serde_json::from_value(v).ok()),
+        _ => Ok(None),
+    }
+}
+
+/// A number or a numeric string; anything else is none.
+fn loose_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(lenient_i64(v).ok().flatten())
+}
+
+/// A string; a number is written out; anything else (and `""`) is none.
+fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(id_text(serde_json::Value::deserialize(d)?))
+}
+
+/// An id sent as a string or a number, kept as a string (`""` is none).
+fn loose_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    loose_string(d)
+}
+
+/// An id that must be there: a `sub_meetings` entry without one is skipped.
+fn required_id<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    loose_id(d)?.ok_or_else(|| de::Error::custom("sub_meetingid is missing or empty"))
+}
+
+fn id_text(v: serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A list of objects whose entries that cannot be read are skipped; `None` when the value is not a list.
+fn loose_list<'de, D: Deserializer<'de>, T: de::DeserializeOwned>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(items) => Ok(Some(
+            items
+                .into_iter()
+                .filter(serde_json::Value::is_object)
+                .filter_map(|v| serde_json::from_value(v).ok())
+                .collect(),
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// A list of numbers or numeric strings (others skipped); not a list → empty.
+fn loose_i64_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Array(items) => Ok(items
+            .into_iter()
+            .filter_map(|v| lenient_i64(v).ok().flatten())
+            .collect()),
+        _ => Ok(Vec::new()),
     }
 }
 
@@ -324,6 +516,70 @@ mod tests {
         let m: MeetingInfo = serde_json::from_str(r#"{"attendees":{"member":null}}"#).unwrap();
         let a = m.attendees.unwrap();
         assert!(a.member.is_empty() && a.tmp_external_user.is_empty());
+    }
+
+    #[test]
+    fn a_series_is_recognised_by_its_meeting_type_or_its_reminders() {
+        let head = |b: &str| MeetingHead::parse(b.as_bytes()).unwrap();
+        assert!(!head(r#"{"status":3}"#).is_series());
+        assert!(head(r#"{"meeting_type":"1"}"#).is_series());
+        assert!(head(r#"{"reminders":{"is_repeat":1,"repeat_type":0}}"#).is_series());
+        // The seed's sample: a series without any occurrence information.
+        let seed = head(r#"{"status":3,"reminders":{"is_repeat":1,"repeat_until":1606976813}}"#);
+        assert!(seed.is_series() && !seed.lists_occurrences());
+        assert!(head(r#"{"meeting_type":1,"sub_meetings":[]}"#).lists_occurrences());
+        assert!(head(r#"{"meeting_type":1,"current_sub_meetingid":7}"#).lists_occurrences());
+        // An occurrence list on a one-off meeting means nothing.
+        assert!(!head(r#"{"meeting_type":0,"sub_meetings":[]}"#).lists_occurrences());
+        // Series fields of odd types never cost the body.
+        let odd = head(r#"{"status":3,"meeting_type":"weekly","reminders":"yes"}"#);
+        assert!(odd.describes_a_meeting() && !odd.is_series());
+    }
+
+    #[test]
+    fn series_fields_are_read_loosely_ids_as_strings_or_numbers() {
+        let s = SeriesInfo::parse(
+            r#"{"title":"周会","meeting_start":"1700000000","meeting_type":1,
+                "current_sub_meetingid":1700604800,
+                "reminders":{"is_repeat":1,"repeat_type":"1","repeat_interval":2,
+                             "repeat_until":1800000000,"repeat_day_of_week":[1,"3",null]},
+                "sub_meetings":[
+                  {"sub_meetingid":"s1","status":0,"start_time":"1700000000","end_time":1700003600,
+                   "title":"周会","repeat_id":123},
+                  {"sub_meetingid":42,"status":1,"start_time":1700604800,"repeat_id":"r2"},
+                  {"status":0,"start_time":1},
+                  "junk"],
+                "has_more_sub_meeting":1,"remain_sub_meetings":"9",
+                "sub_repeat_list":[{"repeat_id":7,"repeat_type":1,"repeat_until_type":1,
+                                    "repeat_until_count":4}],
+                "attendees":{"member":[{"userid":"a"}]}}"#
+                .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(s.meeting_start, Some(1_700_000_000));
+        assert_eq!(s.current_sub_meetingid.as_deref(), Some("1700604800"));
+        let r = s.reminders.unwrap();
+        assert_eq!((r.repeat_type, r.repeat_interval), (Some(1), Some(2)));
+        assert_eq!(r.repeat_day_of_week, [1, 3]);
+        let subs = s.sub_meetings.unwrap();
+        assert_eq!(
+            subs.len(),
+            2,
+            "entries without an id, or not objects, are skipped"
+        );
+        assert_eq!(subs[0].repeat_id.as_deref(), Some("123"));
+        assert_eq!(subs[1].sub_meetingid, "42");
+        assert_eq!(subs[1].status, Some(OCCURRENCE_DELETED));
+        assert_eq!(
+            (s.has_more_sub_meeting, s.remain_sub_meetings),
+            (Some(1), Some(9))
+        );
+        let seg = &s.sub_repeat_list.unwrap()[0];
+        assert_eq!(seg.repeat_id.as_deref(), Some("7"));
+        assert_eq!(seg.repeat_until_count, Some(4));
+        // A series without occurrence information, and odd types, read as absent.
+        let s = SeriesInfo::parse(br#"{"sub_meetings":{"a":1},"reminders":[1]}"#).unwrap();
+        assert!(s.sub_meetings.is_none() && s.reminders.is_none());
     }
 
     #[test]

@@ -148,10 +148,34 @@ pub fn plausible_time(t: i64) -> bool {
 /// nothing for it, or the body could not be understood.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MeetingFailure {
+    /// The meeting, or for an occurrence of a recurring meeting the series.
     pub meetingid: String,
+    /// The occurrence of a recurring meeting that failed (absent for a one-off meeting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sub_meetingid: Option<String>,
     /// WeCom's errcode, when the failure carried one.
     pub errcode: Option<i64>,
     pub reason: String,
+}
+
+impl MeetingFailure {
+    /// A failure of a whole meeting (a one-off meeting, or a series' head).
+    pub fn meeting(meetingid: impl Into<String>, errcode: Option<i64>, reason: String) -> Self {
+        MeetingFailure {
+            meetingid: meetingid.into(),
+            sub_meetingid: None,
+            errcode,
+            reason,
+        }
+    }
+
+    /// What the failure is of, for people: `M`, or `M occurrence S` for an occurrence.
+    pub fn subject(&self) -> String {
+        match &self.sub_meetingid {
+            Some(sub) => format!("{} occurrence {sub}", self.meetingid),
+            None => self.meetingid.clone(),
+        }
+    }
 }
 
 /// A meeting no longer fetched: refused with a permanent errcode (not found, no permission) in
