@@ -1,6 +1,8 @@
 //! The WeCom client: one [`Client::call`] that paces, sends, classifies the errcode and
 //! retries, so every API the job uses gets the same treatment:
-//! token invalid → one single-flight refresh and one retry; busy (-1, 5xx, timeouts, resets,
+//! token invalid → a single-flight refresh ([`super::token`] decides: a stale token is retried
+//! at once, a proven one refreshed, tokens rejected before any success stop the run) and a retry,
+//! at most [`TOKEN_REJECTIONS_PER_REQUEST`] rejections a request; busy (-1, 5xx, timeouts, resets,
 //! truncated or non-JSON bodies) → bounded exponential backoff with full jitter, waiting at least
 //! the server's `Retry-After`; a body above the cap → that request fails at once; throttled
 //! (45009/45033) → pause the whole run (and narrow concurrency on 45033), then retry; fatal
@@ -11,7 +13,7 @@ use super::errcode::{ErrClass, classify, fix_hint};
 use super::http::{Answer, Http, scrub};
 use super::limiter::{Answered, Limiter};
 use super::model::{Envelope, UserMeetingIds};
-use super::token::TokenCache;
+use super::token::{Lease, TokenCache};
 use crate::config::job::{ApiConfig, FetchConfig};
 use crate::domain::EndpointAnswers;
 use serde::Serialize;
@@ -20,6 +22,10 @@ use std::time::Duration;
 
 /// The path of `get_info` (its quota budget is keyed by it, like every API's).
 pub const GET_INFO: &str = "/cgi-bin/meeting/get_info";
+
+/// Token rejections one request takes before it fails (alone: the run goes on). Each retry
+/// carries a newer token than the one rejected, so more means tokens die faster than requests.
+const TOKEN_REJECTIONS_PER_REQUEST: u32 = 3;
 
 /// Why a call did not return a body.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -102,7 +108,7 @@ enum Request<'a> {
 struct Tries {
     busy: u32,
     throttles: u32,
-    token_refreshed: bool,
+    token_rejections: u32,
 }
 
 pub struct Client {
@@ -203,13 +209,14 @@ impl Client {
         let mut tries = Tries::default();
         loop {
             let ticket = self.limiter.acquire(path).await;
-            let token = self.tokens.get(&self.http).await?;
+            let lease = self.tokens.get(&self.http).await?;
+            let token = &*lease.value;
             self.stats.calls.fetch_add(1, Ordering::Relaxed);
             let answer = match request {
-                Request::Post(body) => self.http.post(path, &token, body).await,
+                Request::Post(body) => self.http.post(path, token, body).await,
                 Request::Get(query) => {
                     let mut query = query.to_vec();
-                    query.push(("access_token", &token));
+                    query.push(("access_token", token));
                     self.http.get(path, &query).await
                 }
             };
@@ -224,12 +231,13 @@ impl Client {
             self.stats.record(path, &outcome);
             let trouble = match read? {
                 Ok(bytes) => {
+                    self.tokens.succeeded(&lease);
                     self.limiter.recovered();
                     return Ok(bytes);
                 }
                 Err(trouble) => trouble,
             };
-            self.recover(path, &token, trouble, &mut tries, answered)
+            self.recover(path, &lease, trouble, &mut tries, answered)
                 .await?;
         }
     }
@@ -285,7 +293,7 @@ impl Client {
     async fn recover(
         &self,
         path: &str,
-        token: &str,
+        lease: &Lease,
         t: Trouble,
         tries: &mut Tries,
         answered: Answered,
@@ -298,23 +306,22 @@ impl Client {
         } = t;
         match class {
             ErrClass::Ok => unreachable!("errcode 0 is an answer, not trouble"),
-            ErrClass::TokenInvalid if !tries.token_refreshed => {
-                tries.token_refreshed = true;
-                tracing::info!(errcode, "access token rejected; refreshing it once");
-                self.tokens.invalidate(token).await;
-            }
             ErrClass::TokenInvalid => {
-                // A token issued moments ago for this very request was rejected too: the
-                // token is not reaching WeCom intact, and refreshing again for every request
-                // would hammer gettoken (WeCom bans the IP for that). Stop the run.
-                return Err(CallError::Fatal {
-                    errcode,
-                    message: format!(
-                        "WeCom rejected a freshly issued access token too ({why}): check the \
-                         API base URL ({}) and any proxy in between",
-                        self.http.base()
-                    ),
-                });
+                tries.token_rejections += 1;
+                let done = self
+                    .tokens
+                    .rejected(lease, errcode, &why, &self.http)
+                    .await?;
+                if tries.token_rejections >= TOKEN_REJECTIONS_PER_REQUEST {
+                    return Err(CallError::PerMeeting {
+                        errcode,
+                        message: format!(
+                            "the access token was rejected {} times for this request ({why})",
+                            tries.token_rejections
+                        ),
+                    });
+                }
+                tracing::debug!(path, errcode, ?done, "access token rejected; retrying");
             }
             ErrClass::Busy => {
                 self.stats.busy.fetch_add(1, Ordering::Relaxed);

@@ -5,7 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrClass {
     Ok,
-    /// The access token is invalid or expired: refresh it once (single-flight), retry once.
+    /// The access token is invalid or expired: refresh it (single-flight; see `token.rs`), retry.
     TokenInvalid,
     /// Transient trouble on WeCom's side: retry with backoff.
     Busy,

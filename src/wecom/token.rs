@@ -4,6 +4,13 @@
 //! of 0 or less is not believed (it would mean a gettoken per request): such a token is kept
 //! [`MIN_TOKEN_TTL`], and a rejection before then refreshes it like any expired token.
 //!
+//! WeCom may invalidate a token before `expires_in`, and hands back the same token string from
+//! gettoken while it is valid; so tokens are told apart by fetch generation ([`Lease`]), and a
+//! token a call succeeded with is proven: its rejection is an early invalidation, refreshed with
+//! a backoff and a cap a minute, never fatal. A rejection of a request sent with an older
+//! generation does not count against the current token. Only tokens rejected before any call
+//! succeeded with them, [`UNPROVEN_TOKENS_FATAL`] in a row, stop the run.
+//!
 //! The secret, and each token obtained, are registered with [`super::http::scrub`], which then
 //! masks them in every message, whatever the server echoes.
 
@@ -11,6 +18,7 @@ use super::client::CallError;
 use super::errcode::{ErrClass, classify, fix_hint};
 use super::http::{Answer, Http, register_secret, register_token, scrub};
 use super::model::TokenAnswer;
+use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,17 +56,28 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// A token handed to one request: its value and the fetch it came from. Tokens are told apart
+/// by that fetch generation, never by their text: while a token is valid, gettoken hands back
+/// the same string, so a refreshed token may read exactly like the one it replaced.
+#[derive(Clone)]
+pub struct Lease {
+    pub value: Arc<str>,
+    generation: u64,
+}
+
 struct Cached {
     value: Arc<str>,
+    generation: u64,
     refresh_at: Instant,
-    /// When this token replaced one WeCom had rejected (40014/42001), the time it did.
-    replaced_rejected_at: Option<Instant>,
 }
 
 pub struct TokenCache {
     corpid: String,
     secret: Secret,
     state: Mutex<State>,
+    /// The newest generation a call succeeded with (0 = none): that token reaches WeCom intact.
+    /// An atomic, so that a success never waits for a refresh in progress.
+    proven: AtomicU64,
     gettoken_calls: AtomicU64,
     refreshes_forced: AtomicU64,
 }
@@ -66,15 +85,42 @@ pub struct TokenCache {
 #[derive(Default)]
 struct State {
     token: Option<Cached>,
-    /// A fatal gettoken answer: every later request fails fast instead of calling again.
+    /// A fatal answer: every later request fails fast instead of calling again.
     fatal: Option<CallError>,
-    /// The next token fetched replaces one WeCom rejected.
-    replacing_rejected: bool,
+    /// The generation of the last token fetched (0 = none yet).
+    generation: u64,
+    /// Tokens in a row rejected before any call succeeded with them ...
+    unproven_rejected: u32,
+    /// ... since the proven generation was this one (a newer success ends the streak).
+    streak_proven: u64,
+    /// When the forced refreshes of the last minute happen (for the backoff and the cap).
+    forced: VecDeque<Instant>,
+    /// The next fetch, a forced refresh, waits until then.
+    not_before: Option<Instant>,
 }
 
-/// A token WeCom rejects within this time of being issued to replace a rejected one is not
-/// expiring: something mangles tokens, and refreshing again would only hammer gettoken.
-const FRESH_TOKEN_REJECTED_WITHIN: Duration = Duration::from_secs(60);
+/// Tokens in a row that WeCom rejects before any call succeeded with them stop the run: the
+/// token does not reach WeCom as issued, and refreshing again would only hammer gettoken
+/// (WeCom bans the IP for many failed calls).
+const UNPROVEN_TOKENS_FATAL: u32 = 3;
+/// The wait before a forced refresh when another happened within the minute, doubled for each
+/// further one ...
+const REFRESH_BACKOFF: Duration = Duration::from_millis(250);
+/// ... up to this.
+const REFRESH_BACKOFF_MAX: Duration = Duration::from_secs(8);
+/// Forced refreshes allowed in any minute; one more waits until the oldest is a minute old.
+const FORCED_REFRESHES_PER_MINUTE: usize = 10;
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// What [`TokenCache::rejected`] made of a rejection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The request carried a token already replaced (it was sent before the current token
+    /// was fetched): the current one is not to blame; retry with it.
+    Stale,
+    /// The current token was dropped; the next request fetches a new one (after the backoff).
+    Refreshing,
+}
 
 impl TokenCache {
     pub fn new(corpid: String, secret: Secret) -> Self {
@@ -83,6 +129,7 @@ impl TokenCache {
             corpid,
             secret,
             state: Mutex::new(State::default()),
+            proven: AtomicU64::new(0),
             gettoken_calls: AtomicU64::new(0),
             refreshes_forced: AtomicU64::new(0),
         }
@@ -99,8 +146,9 @@ impl TokenCache {
     }
 
     /// A valid token, fetching one if none is cached or it is about to expire. The lock is held
-    /// across the fetch, so concurrent callers wait for one gettoken instead of racing.
-    pub async fn get(&self, http: &Http) -> Result<Arc<str>, CallError> {
+    /// across the fetch (and the backoff before a forced refresh), so concurrent callers wait
+    /// for one gettoken instead of racing.
+    pub async fn get(&self, http: &Http) -> Result<Lease, CallError> {
         let mut st = self.state.lock().await;
         if let Some(e) = &st.fatal {
             return Err(e.clone());
@@ -108,16 +156,22 @@ impl TokenCache {
         if let Some(t) = &st.token
             && Instant::now() < t.refresh_at
         {
-            return Ok(t.value.clone());
+            return Ok(t.lease());
+        }
+        if let Some(at) = st.not_before.take() {
+            tokio::time::sleep_until(at).await;
         }
         match self.fetch(http).await {
-            Ok(mut t) => {
-                if std::mem::take(&mut st.replacing_rejected) {
-                    t.replaced_rejected_at = Some(Instant::now());
-                }
-                let v = t.value.clone();
+            Ok((value, refresh_at)) => {
+                st.generation += 1;
+                let t = Cached {
+                    value,
+                    generation: st.generation,
+                    refresh_at,
+                };
+                let lease = t.lease();
                 st.token = Some(t);
-                Ok(v)
+                Ok(lease)
             }
             Err(e) => {
                 if matches!(e, CallError::Fatal { .. }) {
@@ -128,34 +182,78 @@ impl TokenCache {
         }
     }
 
-    /// Drops the cached token if it is still `stale` (a concurrent request may already have
-    /// refreshed it, in which case nothing happens).
-    ///
-    /// A token that replaced a rejected one and is rejected in turn within a minute stops the
-    /// run for every request (the same verdict as a request whose own retry was rejected), so
-    /// requests in flight do not each refresh it once more.
-    pub async fn invalidate(&self, stale: &str) {
-        let mut st = self.state.lock().await;
-        let Some(t) = st.token.as_ref().filter(|t| &*t.value == stale) else {
-            return;
-        };
-        if t.replaced_rejected_at
-            .is_some_and(|at| at.elapsed() < FRESH_TOKEN_REJECTED_WITHIN)
-        {
-            st.fatal = Some(CallError::Fatal {
-                errcode: None,
-                message: "WeCom rejected a freshly issued access token too: check the API base \
-                          URL and any proxy in between"
-                    .into(),
-            });
-        } else {
-            st.replacing_rejected = true;
-            self.refreshes_forced.fetch_add(1, Ordering::Relaxed);
-        }
-        st.token = None;
+    /// A call succeeded with `lease`: its token reaches WeCom intact.
+    pub fn succeeded(&self, lease: &Lease) {
+        self.proven.fetch_max(lease.generation, Ordering::Relaxed);
     }
 
-    async fn fetch(&self, http: &Http) -> Result<Cached, CallError> {
+    /// WeCom rejected `lease` (40014/42001/41001, `why` its redacted answer).
+    ///
+    /// A rejection of a token already replaced is [`Rejection::Stale`]. A rejection of the
+    /// current token drops it: a token a call succeeded with is proven good, so its rejection
+    /// means WeCom invalidated it early — normal, refreshed after a backoff (and at most
+    /// [`FORCED_REFRESHES_PER_MINUTE`] a minute), never fatal. Only
+    /// [`UNPROVEN_TOKENS_FATAL`] tokens in a row rejected before any call succeeded with them
+    /// stop the run, for every request at once.
+    pub async fn rejected(
+        &self,
+        lease: &Lease,
+        errcode: Option<i64>,
+        why: &str,
+        http: &Http,
+    ) -> Result<Rejection, CallError> {
+        let mut st = self.state.lock().await;
+        if let Some(e) = &st.fatal {
+            return Err(e.clone());
+        }
+        if st
+            .token
+            .as_ref()
+            .is_none_or(|t| t.generation != lease.generation)
+        {
+            return Ok(Rejection::Stale);
+        }
+        let proven = self.proven.load(Ordering::Relaxed);
+        if proven >= lease.generation {
+            tracing::info!(
+                errcode,
+                "a proven access token was invalidated early; refreshing it"
+            );
+        } else {
+            if proven != st.streak_proven {
+                st.streak_proven = proven;
+                st.unproven_rejected = 0;
+            }
+            st.unproven_rejected += 1;
+            if st.unproven_rejected >= UNPROVEN_TOKENS_FATAL {
+                let e = CallError::Fatal {
+                    errcode,
+                    message: format!(
+                        "WeCom rejected {} access tokens in a row, each before any call \
+                         succeeded with it (last: {why}): gettoken works, so the credentials \
+                         are right, but the token does not reach WeCom as issued — check for \
+                         a proxy or gateway on the way to {} that rewrites or strips the \
+                         access_token query parameter",
+                        st.unproven_rejected,
+                        http.base()
+                    ),
+                };
+                st.fatal = Some(e.clone());
+                st.token = None;
+                return Err(e);
+            }
+            tracing::info!(
+                errcode,
+                "a fresh access token was rejected before any call succeeded with it; refreshing it"
+            );
+        }
+        st.token = None;
+        st.not_before = Some(next_forced_refresh(&mut st.forced, Instant::now()));
+        self.refreshes_forced.fetch_add(1, Ordering::Relaxed);
+        Ok(Rejection::Refreshing)
+    }
+
+    async fn fetch(&self, http: &Http) -> Result<(Arc<str>, Instant), CallError> {
         let mut last = String::new();
         // The `Retry-After` of the last busy answer: the least wait before the next attempt.
         let mut wait = Duration::ZERO;
@@ -212,11 +310,7 @@ impl TokenCache {
                     register_token(&value);
                     let ttl = lifetime(a.expires_in);
                     let margin = REFRESH_MARGIN.min(ttl / 10);
-                    return Ok(Cached {
-                        value: value.into(),
-                        refresh_at: Instant::now() + ttl - margin,
-                        replaced_rejected_at: None,
-                    });
+                    return Ok((value.into(), Instant::now() + ttl - margin));
                 }
                 ErrClass::Busy => {
                     last = format!("gettoken answered errcode {code}");
@@ -243,6 +337,40 @@ impl TokenCache {
     }
 }
 
+impl Cached {
+    fn lease(&self) -> Lease {
+        Lease {
+            value: self.value.clone(),
+            generation: self.generation,
+        }
+    }
+}
+
+/// When the forced refresh asked for `now` may happen: at once when it is the first of the last
+/// minute, else after [`REFRESH_BACKOFF`] doubled per earlier one (up to [`REFRESH_BACKOFF_MAX`]),
+/// and never while [`FORCED_REFRESHES_PER_MINUTE`] already fall in the minute before it.
+/// Records it in `forced`.
+fn next_forced_refresh(forced: &mut VecDeque<Instant>, now: Instant) -> Instant {
+    while forced.front().is_some_and(|&t| t + MINUTE <= now) {
+        forced.pop_front();
+    }
+    let earlier = u32::try_from(forced.len()).unwrap_or(u32::MAX);
+    let backoff = match earlier {
+        0 => Duration::ZERO,
+        n => REFRESH_BACKOFF
+            .saturating_mul(2u32.saturating_pow(n - 1))
+            .min(REFRESH_BACKOFF_MAX),
+    };
+    let mut at = now + backoff;
+    if forced.len() >= FORCED_REFRESHES_PER_MINUTE
+        && let Some(&oldest) = forced.iter().rev().nth(FORCED_REFRESHES_PER_MINUTE - 1)
+    {
+        at = at.max(oldest + MINUTE);
+    }
+    forced.push_back(at);
+    at
+}
+
 /// How long to trust a token gettoken said lives `expires_in` seconds: WeCom's usual 7200 when
 /// it says nothing, [`MIN_TOKEN_TTL`] when it says 0 or less, at most [`MAX_TOKEN_TTL`].
 fn lifetime(expires_in: Option<i64>) -> Duration {
@@ -264,5 +392,26 @@ mod tests {
         assert_eq!(lifetime(Some(-7200)), MIN_TOKEN_TTL);
         assert_eq!(lifetime(Some(5)), Duration::from_secs(5));
         assert_eq!(lifetime(Some(i64::MAX)), MAX_TOKEN_TTL);
+    }
+
+    #[test]
+    fn forced_refreshes_back_off_within_a_minute_and_are_capped_at_ten_a_minute() {
+        let t0 = Instant::now();
+        let mut forced = VecDeque::new();
+        let waits: Vec<Duration> = (0..12)
+            .map(|_| next_forced_refresh(&mut forced, t0) - t0)
+            .collect();
+        let ms = Duration::from_millis;
+        assert_eq!(
+            &waits[..6],
+            &[ms(0), ms(250), ms(500), ms(1000), ms(2000), ms(4000)]
+        );
+        assert_eq!(&waits[6..10], &[REFRESH_BACKOFF_MAX; 4]);
+        // The 11th and 12th wait until the 1st and 2nd are a minute old.
+        assert_eq!(waits[10], MINUTE);
+        assert_eq!(waits[11], ms(250) + MINUTE);
+        // A refresh after a quiet minute is immediate again.
+        let later = t0 + 3 * MINUTE;
+        assert_eq!(next_forced_refresh(&mut forced, later), later);
     }
 }

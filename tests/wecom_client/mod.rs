@@ -4,6 +4,7 @@
 //! `Retry-After`, listings that never end).
 
 mod hostile;
+mod tokens;
 
 use crate::common::*;
 use std::collections::HashSet;
@@ -197,25 +198,35 @@ async fn wrong_credentials_stop_the_run_with_exit_1_after_a_single_gettoken() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_rejected_right_after_a_refresh_stops_the_run_instead_of_looping_on_gettoken() {
-    // Something between us and WeCom mangles the token: every get_info says 40014.
-    let g = corpus(30, 12);
-    let ids = ids_of(&g);
-    let s = ids
-        .iter()
-        .fold(Scenario::serving(&g), |s, id| s.fail_always(id, 40014))
-        .api_job("rate = 100\nconcurrency = 4")
-        .start()
-        .await;
-    let o = s.run(&["run"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("base URL"), "{}", stderr(&o));
-    // The first token and one refresh, whatever the requests in flight: a refreshed token that
-    // is rejected too stops every request — not one refresh per request, nor per meeting.
-    let stats = s.fake.stats();
-    assert!(stats.gettoken_calls <= 2, "{stats:?}");
-    assert!(stats.get_info_calls < ids.len() as u64, "{stats:?}");
-    s.shutdown().await;
+async fn tokens_rejected_before_any_call_succeeded_stop_the_run_instead_of_looping_on_gettoken() {
+    // Something between us and WeCom mangles the token: every get_info says 40014, whether
+    // gettoken issues a new token each time or, as WeCom does, the same one while it is valid.
+    for same_token in [false, true] {
+        let g = corpus(30, 12);
+        let ids = ids_of(&g);
+        let s = ids
+            .iter()
+            .fold(Scenario::serving(&g), |s, id| s.fail_always(id, 40014))
+            .fake(|f| f.same_token_while_valid = same_token)
+            .api_job("rate = 100\nconcurrency = 4")
+            .start()
+            .await;
+        let o = s.run(&["run"]).await;
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("proxy") && err.contains("access_token"),
+            "{err}"
+        );
+        assert!(err.contains("before any call succeeded"), "{err}");
+        // The first token and two refreshes, whatever the requests in flight: the third token
+        // rejected before any success stops every request — not one refresh per request, nor
+        // per meeting.
+        let stats = s.fake.stats();
+        assert!(stats.gettoken_calls <= 3, "{stats:?}");
+        assert!(stats.get_info_calls < ids.len() as u64, "{stats:?}");
+        s.shutdown().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -110,6 +110,13 @@ impl FakeHandle {
         self.state.expire_tokens();
     }
 
+    /// Every `get_info` call in flight now answers 42001 once its latency is over, though the
+    /// tokens stay valid: a burst of rejections of requests already sent. Returns how many
+    /// calls were in flight.
+    pub fn reject_in_flight(&self) -> u64 {
+        self.state.reject_in_flight()
+    }
+
     /// The next calls for `meetingid` get these faults (after any already scripted).
     pub fn script(&self, meetingid: &str, faults: Vec<Fault>) {
         self.state.script(meetingid, faults);

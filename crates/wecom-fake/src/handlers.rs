@@ -117,6 +117,7 @@ async fn get_info(Shared(s): Shared<Arc<State>>, Query(q): Params, body: Bytes) 
         Err(_) => return reply::error(errcode::BAD_JSON),
     };
 
+    let burst = s.rejection_bursts.load(Ordering::Acquire);
     let (_in_flight, n) = s.in_flight.enter();
     s.counters.max_in_flight.fetch_max(n, Ordering::Relaxed);
     if s.cfg.max_concurrency.is_some_and(|max| n > max as u64) {
@@ -129,6 +130,10 @@ async fn get_info(Shared(s): Shared<Arc<State>>, Query(q): Params, body: Bytes) 
     }
     let fault = s.next_fault(&id);
     pause(s.cfg.latency).await;
+    if s.rejection_bursts.load(Ordering::Acquire) != burst {
+        bump(&s.counters.token_errors);
+        return reply::error(errcode::EXPIRED_TOKEN);
+    }
 
     let answer = match s.meetings.get(&id) {
         Some(m) => m.body.clone(),

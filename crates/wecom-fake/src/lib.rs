@@ -67,6 +67,13 @@ pub struct FakeConfig {
     /// The `expires_in` `gettoken` announces instead of `token_ttl_s` (0 or negative, as a
     /// misbehaving server might); the tokens still live `token_ttl_s`. `None` = the truth.
     pub announced_ttl_s: Option<i64>,
+    /// Each token serves this many calls, then is invalidated (its next use gets 42001) long
+    /// before `expires_in`, as WeCom may do. `None` = tokens live their whole `token_ttl_s`.
+    pub token_every: Option<u64>,
+    /// `gettoken` hands back the token already issued while it is still valid, as WeCom does
+    /// (a fresh one only once it expired or was invalidated). Off by default: each gettoken
+    /// issues a new token.
+    pub same_token_while_valid: bool,
     /// Added to every `get_info` and `get_user_meetingid` answer that passes the admission
     /// checks (token, concurrency, rate).
     pub latency: Duration,
@@ -102,6 +109,8 @@ impl Default for FakeConfig {
             secret: DEFAULT_SECRET.to_owned(),
             token_ttl_s: DEFAULT_TOKEN_TTL_S,
             announced_ttl_s: None,
+            token_every: None,
+            same_token_while_valid: false,
             latency: Duration::ZERO,
             rate_limit: None,
             rate_limit_burst: None,
@@ -125,6 +134,8 @@ impl fmt::Debug for FakeConfig {
             .field("secret", &"<redacted>")
             .field("token_ttl_s", &self.token_ttl_s)
             .field("announced_ttl_s", &self.announced_ttl_s)
+            .field("token_every", &self.token_every)
+            .field("same_token_while_valid", &self.same_token_while_valid)
             .field("latency", &self.latency)
             .field("rate_limit", &self.rate_limit)
             .field("rate_limit_burst", &self.rate_limit_burst)

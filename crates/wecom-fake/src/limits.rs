@@ -88,7 +88,6 @@ impl InFlight {
     }
 
     /// Requests in flight right now.
-    #[cfg(test)]
     pub fn current(&self) -> u64 {
         self.now.load(Ordering::Acquire)
     }

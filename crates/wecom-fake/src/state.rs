@@ -11,6 +11,7 @@ use super::stats::Counters;
 use axum::body::Bytes;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Length of the access tokens the fake issues (WeCom's are longer than 64 characters too).
@@ -46,6 +47,14 @@ pub(crate) struct FaultPlan {
 struct IssuedToken {
     issued: Instant,
     revoked: bool,
+    /// Calls this token was accepted for (see [`FakeConfig::token_every`]).
+    served: u64,
+}
+
+impl IssuedToken {
+    fn live(&self, ttl: Duration) -> bool {
+        !self.revoked && self.issued.elapsed() < ttl
+    }
 }
 
 pub(crate) struct State {
@@ -62,6 +71,11 @@ pub(crate) struct State {
     /// The contacts the fake serves, when set up ([`crate::FakeWecom::with_directory`]).
     pub directory: Option<crate::directory::FakeDirectory>,
     tokens: Mutex<HashMap<String, IssuedToken>>,
+    /// The token `gettoken` hands back again while it lives (`same_token_while_valid`).
+    current_token: Mutex<Option<String>>,
+    /// Bumped by [`State::reject_in_flight`]: a call that saw another value when it arrived
+    /// answers 42001.
+    pub rejection_bursts: AtomicU64,
     token_rng: Mutex<fastrand::Rng>,
     fault_rng: Mutex<fastrand::Rng>,
 }
@@ -99,11 +113,38 @@ impl State {
             counters: Counters::default(),
             directory: None,
             tokens: Mutex::new(HashMap::new()),
+            current_token: Mutex::new(None),
+            rejection_bursts: AtomicU64::new(0),
         }
     }
 
-    /// Issues a fresh access token.
+    /// The token `gettoken` answers: the live one already issued when `same_token_while_valid`
+    /// says so, else a fresh one.
     pub fn issue_token(&self) -> String {
+        let mut current = self.current_token.lock().expect("token lock");
+        let ttl = self.ttl();
+        if self.cfg.same_token_while_valid
+            && let Some(t) = current.as_ref()
+            && self
+                .tokens
+                .lock()
+                .expect("token lock")
+                .get(t)
+                .is_some_and(|t| t.live(ttl))
+        {
+            return t.clone();
+        }
+        let token = self.fresh_token();
+        *current = Some(token.clone());
+        token
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_secs(self.cfg.token_ttl_s)
+    }
+
+    /// Issues a new access token.
+    fn fresh_token(&self) -> String {
         let token: String = {
             let mut rng = self.token_rng.lock().expect("rng lock");
             (0..TOKEN_LEN)
@@ -113,6 +154,7 @@ impl State {
         let issued = IssuedToken {
             issued: Instant::now(),
             revoked: false,
+            served: 0,
         };
         self.tokens
             .lock()
@@ -127,14 +169,18 @@ impl State {
         let Some(token) = token else {
             return Err(errcode::MISSING_TOKEN);
         };
-        let tokens = self.tokens.lock().expect("token lock");
-        let Some(t) = tokens.get(token) else {
+        let ttl = self.ttl();
+        let mut tokens = self.tokens.lock().expect("token lock");
+        let Some(t) = tokens.get_mut(token) else {
             return Err(errcode::INVALID_TOKEN);
         };
-        let ttl = Duration::from_secs(self.cfg.token_ttl_s);
-        if t.revoked || t.issued.elapsed() >= ttl {
+        if self.cfg.token_every.is_some_and(|n| t.served >= n) {
+            t.revoked = true;
+        }
+        if !t.live(ttl) {
             return Err(errcode::EXPIRED_TOKEN);
         }
+        t.served += 1;
         Ok(())
     }
 
@@ -156,6 +202,14 @@ impl State {
         let mut tokens = self.tokens.lock().expect("token lock");
         tokens.values_mut().for_each(|t| t.revoked = true);
         tokens.len()
+    }
+
+    /// The `get_info` calls in flight now answer 42001 when their latency is over, though the
+    /// tokens stay valid (a burst of rejections of requests already sent); returns how many
+    /// were in flight.
+    pub fn reject_in_flight(&self) -> u64 {
+        self.rejection_bursts.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.current()
     }
 
     /// What the server saw so far, the busiest quota windows included.

@@ -115,6 +115,43 @@ async fn missing_bogus_and_expired_tokens_get_41001_40014_and_42001() {
 }
 
 #[tokio::test]
+async fn with_token_every_a_token_serves_that_many_calls_then_gets_42001() {
+    let s = start(FakeConfig {
+        token_every: Some(2),
+        ..FakeConfig::default()
+    })
+    .await;
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    for _ in 0..2 {
+        assert_eq!(get_info(&c, &base, &t, "hyA").await.1, BODY_A);
+    }
+    assert_eq!(errcode(&get_info(&c, &base, &t, "hyA").await.1), 42001);
+    let fresh = token(&c, &base).await;
+    assert_ne!(fresh, t);
+    assert_eq!(get_info(&c, &base, &fresh, "hyA").await.1, BODY_A);
+    s.shutdown().await;
+}
+
+#[tokio::test]
+async fn with_same_token_while_valid_gettoken_hands_back_the_live_token_until_it_dies() {
+    let s = start(FakeConfig {
+        same_token_while_valid: true,
+        ..FakeConfig::default()
+    })
+    .await;
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    assert_eq!(token(&c, &base).await, t);
+    s.expire_tokens();
+    let fresh = token(&c, &base).await;
+    assert_ne!(fresh, t);
+    assert_eq!(token(&c, &base).await, fresh);
+    assert_eq!(s.issued_tokens().len(), 2);
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_token_older_than_its_lifetime_gets_42001() {
     let s = start(FakeConfig {
         token_ttl_s: 0,

@@ -91,6 +91,12 @@ struct Args {
     /// expires_in of issued tokens, in seconds.
     #[arg(long, value_name = "S", default_value_t = 7200)]
     token_ttl: u64,
+    /// Each token serves N calls, then is invalidated early (its next use gets 42001).
+    #[arg(long, value_name = "N")]
+    token_every: Option<u64>,
+    /// gettoken hands back the live token again, as WeCom does, instead of a fresh one.
+    #[arg(long)]
+    same_token: bool,
     /// The corpid gettoken accepts.
     #[arg(long, default_value = "demo-corp")]
     corpid: String,
@@ -199,6 +205,8 @@ fn config(args: &Args) -> FakeConfig {
         secret: args.secret.clone(),
         token_ttl_s: args.token_ttl,
         announced_ttl_s: None,
+        token_every: args.token_every,
+        same_token_while_valid: args.same_token,
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate,
         rate_limit_burst: args.burst,
