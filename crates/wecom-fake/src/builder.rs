@@ -1,10 +1,13 @@
 //! Setting up a fake server before it starts: the meetings it serves (given one by one,
-//! generated, or loaded from a folder of captured bodies) and the faults planned per meeting.
+//! generated, or loaded from a folder of captured bodies), the recurring meetings with their
+//! clock, and the faults planned per meeting.
 
 use super::FakeConfig;
 use super::faults::Fault;
 use super::handle::FakeHandle;
 use super::list::Listing;
+use super::series::FakeSeries;
+use super::series_answer::SeriesClock;
 use super::state::{FaultPlan, State, StoredMeeting};
 use crate::generate::{self, GenConfig};
 use anyhow::Context;
@@ -21,6 +24,8 @@ pub struct FakeWecom {
     meetings: HashMap<String, StoredMeeting>,
     plan: FaultPlan,
     directory: Option<crate::directory::FakeDirectory>,
+    series: HashMap<String, FakeSeries>,
+    series_clock: SeriesClock,
 }
 
 impl FakeWecom {
@@ -30,6 +35,8 @@ impl FakeWecom {
             meetings: HashMap::new(),
             plan: FaultPlan::default(),
             directory: None,
+            series: HashMap::new(),
+            series_clock: SeriesClock::default(),
         }
     }
 
@@ -96,6 +103,59 @@ impl FakeWecom {
         Ok(self)
     }
 
+    /// Serves a recurring meeting (see [`FakeSeries`] for how to build one): `get_info`
+    /// without `sub_meetingid` answers its head, with one of its `sub_meetingid`s that
+    /// occurrence, as of the series clock ([`FakeWecom::series_now`]); `get_user_meetingid`
+    /// lists it under its organizer at its first start. Replaces a meeting of the same id.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> anyhow::Result<()> {
+    /// use chrono_tz::Asia::Shanghai;
+    /// use wecom_domain::recurrence::{RepeatRule, RepeatType, Until};
+    /// use wecom_fake::{FakeConfig, FakeSeries, FakeWecom};
+    /// const NIGHT_1: i64 = 1_793_635_200; // 2026-11-03 00:00 +08:00
+    /// let rule = RepeatRule { until: Until::Count(8), ..RepeatRule::new(RepeatType::Weekly) };
+    /// let series = FakeSeries::from_rule("hyWeekly", "zhangsan", "周会", &rule, 1_793_584_800, 1800, Shanghai)
+    ///     .delete(3)
+    ///     .repeat_id_as_number();
+    /// let server = FakeWecom::new(FakeConfig::default())
+    ///     .with_series(series)
+    ///     .series_now(NIGHT_1)               // answers as on night 1
+    ///     .sub_meetings_horizon(2 * 86_400)  // an ended occurrence stays listed 2 days
+    ///     .sub_meetings_cap(5)               // at most 5 listed, then has_more_sub_meeting = 1
+    ///     .start()
+    ///     .await?;
+    /// // ... run the job for night 1, then:
+    /// server.set_now(NIGHT_1 + 8 * 86_400);  // night 9: the first occurrences scrolled out
+    /// # Ok(()) }
+    /// ```
+    pub fn with_series(mut self, series: FakeSeries) -> Self {
+        self.meetings.remove(&series.meetingid);
+        self.series.insert(series.meetingid.clone(), series);
+        self
+    }
+
+    /// The series answer as at `epoch_s` (until [`FakeHandle::set_now`] changes it); without
+    /// it they follow the real clock. One-off meetings are served verbatim whatever "now" is.
+    pub fn series_now(self, epoch_s: i64) -> Self {
+        self.series_clock.set_now(Some(epoch_s));
+        self
+    }
+
+    /// An occurrence stays in `sub_meetings` until `seconds` after its end (default
+    /// [`crate::DEFAULT_SUB_MEETINGS_HORIZON_S`], a week).
+    pub fn sub_meetings_horizon(mut self, seconds: i64) -> Self {
+        self.series_clock.horizon_s = seconds;
+        self
+    }
+
+    /// `sub_meetings` lists at most `n` occurrences (the earliest), with
+    /// `has_more_sub_meeting` 1 when it cut some (default [`crate::DEFAULT_SUB_MEETINGS_CAP`]).
+    pub fn sub_meetings_cap(mut self, n: usize) -> Self {
+        self.series_clock.cap = n;
+        self
+    }
+
     /// The next calls for `meetingid` get these faults, in order, then normal answers.
     pub fn script(mut self, meetingid: &str, faults: Vec<Fault>) -> Self {
         self.plan
@@ -154,6 +214,7 @@ impl FakeWecom {
     pub async fn start(self) -> anyhow::Result<FakeHandle> {
         let mut state = State::new(self.cfg, self.meetings, self.plan);
         state.directory = self.directory;
+        state.set_series(self.series, self.series_clock);
         FakeHandle::serve(state).await
     }
 }

@@ -1,5 +1,5 @@
 //! A running fake server: where it listens, what it saw, and the knobs a test turns while it
-//! runs (expire tokens, script more faults). Dropping the handle stops the server.
+//! runs (expire tokens, script more faults, the series' "now"). Dropping the handle stops the server.
 
 use super::faults::Fault;
 use super::handlers;
@@ -98,6 +98,19 @@ impl FakeHandle {
     /// `get_info` calls seen so far for one meeting id (cheaper than a full snapshot).
     pub fn get_info_calls_for(&self, meetingid: &str) -> u64 {
         self.state.counters.calls_for(meetingid)
+    }
+
+    /// `get_info` calls seen so far for one occurrence of a series.
+    pub fn get_info_calls_for_occurrence(&self, meetingid: &str, sub_meetingid: &str) -> u64 {
+        self.state
+            .counters
+            .calls_for_occurrence(meetingid, sub_meetingid)
+    }
+
+    /// From now on the series answer as at `epoch_s` ("now": which occurrences are listed,
+    /// current, ended), e.g. night 1 then night 9 of a test against one server.
+    pub fn set_now(&self, epoch_s: i64) {
+        self.state.series_clock.set_now(Some(epoch_s));
     }
 
     /// Every access token issued so far.

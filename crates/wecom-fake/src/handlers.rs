@@ -18,6 +18,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -98,14 +99,31 @@ async fn gettoken(Shared(s): Shared<Arc<State>>, Query(q): Params) -> Response {
 #[derive(Deserialize)]
 struct GetInfoRequest {
     meetingid: Option<String>,
+    /// A string or a number; empty or absent = the meeting itself (a series' head).
+    sub_meetingid: Option<Value>,
+}
+
+impl GetInfoRequest {
+    fn sub_meetingid(&self) -> Option<String> {
+        match &self.sub_meetingid {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    }
 }
 
 async fn get_info(Shared(s): Shared<Arc<State>>, Query(q): Params, body: Bytes) -> Response {
     bump(&s.counters.get_info_calls);
-    let meetingid = serde_json::from_slice::<GetInfoRequest>(&body)
-        .map(|r| r.meetingid.filter(|id| !id.is_empty()));
+    let request = serde_json::from_slice::<GetInfoRequest>(&body);
+    let sub_meetingid = request
+        .as_ref()
+        .ok()
+        .and_then(GetInfoRequest::sub_meetingid);
+    let meetingid = request.map(|r| r.meetingid.filter(|id| !id.is_empty()));
     if let Ok(Some(id)) = &meetingid {
         s.counters.count_id(id);
+        s.counters.count_occurrence(id, sub_meetingid.as_deref());
     }
     if let Err(code) = s.check_token(q.get("access_token").map(String::as_str)) {
         bump(&s.counters.token_errors);
@@ -135,10 +153,7 @@ async fn get_info(Shared(s): Shared<Arc<State>>, Query(q): Params, body: Bytes) 
         return reply::error(errcode::EXPIRED_TOKEN);
     }
 
-    let answer = match s.meetings.get(&id) {
-        Some(m) => m.body.clone(),
-        None => Bytes::from(reply::error_body(errcode::MEETING_NOT_EXIST)),
-    };
+    let answer = s.answer(&id, sub_meetingid.as_deref());
     match fault {
         None => {
             bump(&s.counters.get_info_answered);

@@ -10,7 +10,24 @@
 //! [`Fault`], scripted for get_info or gettoken), a token lifetime announced as 0, and organizers whose
 //! listing never ends or repeats its cursor. Bodies are served verbatim, so fixtures and generated meetings
 //! reach the client byte for byte. `/_fake/stats` reports what the server saw, which is how
-//! tests check the client's cost (one call per meeting, one token per lifetime).
+//! tests check the client's cost (one call per meeting, one token per lifetime, and per
+//! occurrence of a series: `get_info_by_occurrence`).
+//!
+//! It also serves recurring meetings ([`FakeSeries`], built from a rule with the job's own
+//! expansion, then edited: an occurrence deleted, one moved, a split into two segments), as
+//! of a "now" a test sets and changes while the server runs ([`FakeHandle::set_now`]).
+//! WeCom documents the fields but not which occurrences it lists; the fake's choices:
+//! `get_info` without `sub_meetingid` answers the head (`meeting_type` 1, `reminders`,
+//! `sub_repeat_list` when split, `current_sub_meetingid` = the occurrence in progress or next,
+//! `sub_meetings` = every occurrence, deleted ones included, ending at or after now minus a
+//! horizon (default a week), the earliest first, capped (default 20) with
+//! `has_more_sub_meeting` 1 when cut, `remain_sub_meetings` = occurrences not deleted and not
+//! ended, `meeting_start` = the first occurrence, `status` 3 once all have ended, and the
+//! `attendees` of the current occurrence (of the last held one once over)); with a known
+//! `sub_meetingid` that occurrence's own body; with an unknown one errcode 90602
+//! ([`errcode::UNKNOWN_SUB_MEETING`]), one of get_info's per-meeting codes (SPEC §2), so the
+//! request fails and the run goes on. `repeat_id` is a string, or a number for a series set
+//! with [`FakeSeries::repeat_id_as_number`]; `sub_meetingid`s are opaque strings.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -35,6 +52,8 @@ mod limits;
 mod list;
 mod quotas;
 mod reply;
+mod series;
+mod series_answer;
 mod state;
 mod stats;
 
@@ -42,7 +61,9 @@ pub use builder::FakeWecom;
 pub use faults::Fault;
 pub use handle::FakeHandle;
 pub use reply::errcode;
-pub use stats::FakeStats;
+pub use series::{DEFAULT_REPEAT_ID, FakeOccurrence, FakeSeries, OccurrenceContent};
+pub use series_answer::{DEFAULT_SUB_MEETINGS_CAP, DEFAULT_SUB_MEETINGS_HORIZON_S};
+pub use stats::{FakeStats, occurrence_key};
 
 use std::fmt;
 use std::time::Duration;

@@ -42,6 +42,11 @@ pub mod errcode {
     pub const INVALID_TIME_RANGE: i64 = 400002;
     /// `get_info` for a meeting id that does not exist (or is not visible to the app).
     pub const MEETING_NOT_EXIST: i64 = 400041;
+    /// `get_info` with a `sub_meetingid` the series does not have (or for a meeting that is
+    /// not a series). WeCom documents no code of its own for it: the fake answers 90602, which
+    /// the job's contract lists among the per-meeting codes of get_info (the request fails,
+    /// the run goes on), so that a test can tell it from an unknown meeting id (400041).
+    pub const UNKNOWN_SUB_MEETING: i64 = 90602;
 }
 
 /// The `errmsg` WeCom sends with an errcode (a generic one for codes the fake does not know).
@@ -62,7 +67,7 @@ pub(crate) fn errmsg(code: i64) -> &'static str {
         errcode::TOO_CONCURRENT => "api concurrent out of limit",
         errcode::INVALID_TIME_RANGE => "invalid time range",
         errcode::MEETING_NOT_EXIST => "meeting not exist",
-        90602 => "meeting not found or no permission",
+        errcode::UNKNOWN_SUB_MEETING => "meeting not found or no permission",
         _ => "fake wecom error",
     }
 }

@@ -1,12 +1,14 @@
-//! The fake server's shared state: the meetings it serves, the tokens it issued, the faults
-//! scripted per meeting, the admission checks and the counters. Handlers only read and update
+//! The fake server's shared state: the meetings and series it serves, the tokens it issued, the
+//! faults scripted per meeting, the admission checks and the counters. Handlers only read and update
 //! it through the small methods here.
 
 use super::FakeConfig;
 use super::faults::{self, Fault};
 use super::limits::{InFlight, TokenBucket};
 use super::list::Listing;
-use super::reply::errcode;
+use super::reply::{self, errcode};
+use super::series::FakeSeries;
+use super::series_answer::{self, SeriesClock};
 use super::stats::Counters;
 use axum::body::Bytes;
 use std::collections::{HashMap, VecDeque};
@@ -60,6 +62,10 @@ impl IssuedToken {
 pub(crate) struct State {
     pub cfg: FakeConfig,
     pub meetings: HashMap<String, StoredMeeting>,
+    /// Recurring meetings, by meetingid (a series id is never in `meetings` too).
+    pub series: HashMap<String, FakeSeries>,
+    /// The series' "now", horizon and cap.
+    pub series_clock: SeriesClock,
     /// Per organizer: `(meeting_start, meetingid)`, sorted, for `get_user_meetingid`.
     pub by_organizer: HashMap<String, Vec<(i64, String)>>,
     pub plan: Mutex<FaultPlan>,
@@ -105,6 +111,8 @@ impl State {
             fault_rng: Mutex::new(fastrand::Rng::with_seed(cfg.seed)),
             cfg,
             meetings,
+            series: HashMap::new(),
+            series_clock: SeriesClock::default(),
             by_organizer,
             plan: Mutex::new(plan),
             bucket,
@@ -115,6 +123,41 @@ impl State {
             tokens: Mutex::new(HashMap::new()),
             current_token: Mutex::new(None),
             rejection_bursts: AtomicU64::new(0),
+        }
+    }
+
+    /// Serves these series (listed by their organizer at their first start) with this clock.
+    pub fn set_series(&mut self, series: HashMap<String, FakeSeries>, clock: SeriesClock) {
+        for (id, s) in &series {
+            self.meetings.remove(id);
+            let list = self.by_organizer.entry(s.admin_userid.clone()).or_default();
+            list.retain(|(_, listed)| listed != id);
+            list.push((s.first_start, id.clone()));
+            list.sort();
+        }
+        self.series = series;
+        self.series_clock = clock;
+    }
+
+    /// The `get_info` answer for `meetingid` (and an occurrence of it): a series' head or
+    /// occurrence as of the series clock, a stored body verbatim, or the errcode of an unknown
+    /// meeting (400041) or occurrence ([`errcode::UNKNOWN_SUB_MEETING`], also for a
+    /// `sub_meetingid` of a meeting that is not a series).
+    pub fn answer(&self, meetingid: &str, sub_meetingid: Option<&str>) -> Bytes {
+        if let Some(series) = self.series.get(meetingid) {
+            let view = self.series_clock.view();
+            return match sub_meetingid {
+                None => Bytes::from(series_answer::head(series, view)),
+                Some(sub) => match series_answer::occurrence(series, sub, view) {
+                    Some(body) => Bytes::from(body),
+                    None => Bytes::from(reply::error_body(errcode::UNKNOWN_SUB_MEETING)),
+                },
+            };
+        }
+        match (self.meetings.get(meetingid), sub_meetingid) {
+            (None, _) => Bytes::from(reply::error_body(errcode::MEETING_NOT_EXIST)),
+            (Some(m), None) => m.body.clone(),
+            (Some(_), Some(_)) => Bytes::from(reply::error_body(errcode::UNKNOWN_SUB_MEETING)),
         }
     }
 

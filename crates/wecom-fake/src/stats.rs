@@ -20,8 +20,17 @@ pub struct FakeStats {
     pub get_info_calls: u64,
     /// `get_info` requests answered with the stored body (or 400041 for an unknown id).
     pub get_info_answered: u64,
-    /// `get_info` requests per meeting id, whatever their answer.
+    /// `get_info` requests per meeting id, whatever their answer (a series' head and
+    /// occurrence calls together).
     pub get_info_by_id: BTreeMap<String, u64>,
+    /// `get_info` requests naming a `sub_meetingid` (an occurrence of a series), whatever
+    /// their answer.
+    #[serde(default)]
+    pub get_info_occurrence_calls: u64,
+    /// `get_info` requests per occurrence, keyed `meetingid/sub_meetingid`, whatever their
+    /// answer (requests without `sub_meetingid` are not in it).
+    #[serde(default)]
+    pub get_info_by_occurrence: BTreeMap<String, u64>,
     /// `get_user_meetingid` requests, whatever their answer.
     pub get_user_meetingid_calls: u64,
     /// Requests refused with 45009 (rate).
@@ -59,6 +68,8 @@ pub(crate) struct Counters {
     pub get_info_calls: AtomicU64,
     pub get_info_answered: AtomicU64,
     pub get_info_by_id: Mutex<HashMap<String, u64>>,
+    pub get_info_occurrence_calls: AtomicU64,
+    pub get_info_by_occurrence: Mutex<HashMap<String, u64>>,
     pub get_user_meetingid_calls: AtomicU64,
     pub throttled_45009: AtomicU64,
     pub throttled_45033: AtomicU64,
@@ -86,6 +97,26 @@ impl Counters {
         }
     }
 
+    /// Counts a get_info call for an occurrence (nothing without `sub_meetingid`).
+    pub fn count_occurrence(&self, meetingid: &str, sub_meetingid: Option<&str>) {
+        let Some(sub) = sub_meetingid else {
+            return;
+        };
+        bump(&self.get_info_occurrence_calls);
+        let key = occurrence_key(meetingid, sub);
+        let mut by_occurrence = self.get_info_by_occurrence.lock().expect("stats lock");
+        *by_occurrence.entry(key).or_insert(0) += 1;
+    }
+
+    /// get_info calls seen for one occurrence.
+    pub fn calls_for_occurrence(&self, meetingid: &str, sub_meetingid: &str) -> u64 {
+        let by_occurrence = self.get_info_by_occurrence.lock().expect("stats lock");
+        by_occurrence
+            .get(&occurrence_key(meetingid, sub_meetingid))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// get_info calls seen for one meeting id.
     pub fn calls_for(&self, meetingid: &str) -> u64 {
         let by_id = self.get_info_by_id.lock().expect("stats lock");
@@ -95,12 +126,15 @@ impl Counters {
     pub fn snapshot(&self) -> FakeStats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
         let by_id = self.get_info_by_id.lock().expect("stats lock");
+        let by_occurrence = self.get_info_by_occurrence.lock().expect("stats lock");
         FakeStats {
             gettoken_calls: get(&self.gettoken_calls),
             gettoken_errors: get(&self.gettoken_errors),
             get_info_calls: get(&self.get_info_calls),
             get_info_answered: get(&self.get_info_answered),
             get_info_by_id: by_id.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            get_info_occurrence_calls: get(&self.get_info_occurrence_calls),
+            get_info_by_occurrence: by_occurrence.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             get_user_meetingid_calls: get(&self.get_user_meetingid_calls),
             throttled_45009: get(&self.throttled_45009),
             throttled_45033: get(&self.throttled_45033),
@@ -114,4 +148,9 @@ impl Counters {
             busiest_hour: BTreeMap::new(),
         }
     }
+}
+
+/// The key of an occurrence in [`FakeStats::get_info_by_occurrence`]: `meetingid/sub_meetingid`.
+pub fn occurrence_key(meetingid: &str, sub_meetingid: &str) -> String {
+    format!("{meetingid}/{sub_meetingid}")
 }

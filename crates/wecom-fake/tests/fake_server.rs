@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 use wecom_fake::generate::{self, GenConfig};
 use wecom_fake::{FakeConfig, FakeHandle, FakeWecom, Fault};
 
+/// Recurring meetings: the head's listing, occurrences, the clock.
+#[path = "fake_server/series.rs"]
+mod series;
+
 const BODY_A: &str = r#"{"errcode":0,"errmsg":"ok","admin_userid":"zhangsan","title":"周会","meeting_start":1700000000,"attendees":{"member":[]}}"#;
 
 fn client() -> reqwest::Client {
