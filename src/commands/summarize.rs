@@ -90,15 +90,18 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
     let series: Vec<tables::SeriesInWindow> = Vec::new();
     let report = &mut session.report;
     // The same frames go to the partitions and to the workbook and the report.
-    let ((quality, meetings), written) = fanout::write_window(job, range, &writer, |sink| {
-        // The feeder thread borrows the store exclusively (a connection is not shared between
-        // threads), so the store is opened once per command.
-        let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
-            store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
-        };
-        tables::build_with(job, &people, &series, feed, &mut report.failures, sink)
-    })?;
+    let ((quality, meetings), written, files) =
+        fanout::write_window(job, range, &writer, |sink| {
+            // The feeder thread borrows the store exclusively (a connection is not shared between
+            // threads), so the store is opened once per command.
+            let feed = move |send: &mut dyn FnMut(tables::Chunk) -> Result<()>| {
+                store.for_each_chunk(start, end, CHUNK_MEETINGS, send)
+            };
+            tables::build_with(job, &people, &series, feed, &mut report.failures, sink)
+        })?;
     report.quality = quality;
+    report.quality.cells_cut = files.cells_cut;
+    report.files_failed.extend(files.failed);
     report.counts.meetings_in_window = meetings;
     report.rows = Some(written);
     report.timings.summarize_ms = t.elapsed().as_millis();

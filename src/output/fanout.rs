@@ -8,6 +8,11 @@
 //! When no partitioned format is asked for (`--format xlsx`, `--format html`, the `report`
 //! command), the partition writer is not started at all: the CSV/Parquet dataset is neither
 //! rewritten nor pruned.
+//!
+//! The workbook and the report never stop the tables: when one of them cannot be made (a
+//! full disk, a path taken by a folder, a bug), the error is logged and returned in
+//! [`PeopleOutcome::failed`] (the run report lists it and the run exits 2), and the tables
+//! and the other file are written all the same.
 
 use crate::config::job::{Format, Job};
 use crate::config::window::DateRange;
@@ -17,27 +22,47 @@ use crate::output::overview::{Collector, Meta};
 use crate::output::partitions::{Writer, Written};
 use crate::output::xlsx::WorkbookWriter;
 use crate::transform::tables::{Table, TableSink};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use polars::prelude::DataFrame;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+/// A file of the window (the workbook or the report) that could not be written.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileFailure {
+    /// Where it should have been.
+    pub path: PathBuf,
+    /// Why it is not: the error and its causes.
+    pub reason: String,
+}
+
+/// What became of the workbook and the report, besides their paths.
+#[derive(Debug, Default)]
+pub struct PeopleOutcome {
+    /// Text cells of the workbook cut to Excel's limit.
+    pub cells_cut: u64,
+    /// The files that could not be written.
+    pub failed: Vec<FileFailure>,
+}
 
 /// Runs `build` with a sink that hands every frame to `partitions` (restricted to the job's
 /// partitioned formats; not started when there are none) and to the workbook and the report
-/// (when the job asks for them), then finishes those. Returns what `build` returned and what
-/// was written.
+/// (when the job asks for them), then finishes those. Returns what `build` returned, what
+/// was written, and what became of the workbook and the report (their failures are there,
+/// never in the error).
 pub fn write_window<T>(
     job: &Job,
     window: DateRange,
     partitions: &Writer<'_>,
     build: impl FnOnce(&mut dyn TableSink) -> Result<T>,
-) -> Result<(T, Written)> {
+) -> Result<(T, Written, PeopleOutcome)> {
     let partitioned: Vec<Format> = partitions
         .formats
         .iter()
         .copied()
         .filter(|f| f.is_partitioned())
         .collect();
-    let mut people = PeopleFiles::new(job, window)?;
+    let mut people = PeopleFiles::new(job, window);
     let (built, mut written) = if partitioned.is_empty() {
         let mut tee = Tee::new(None, people.as_mut());
         let built = build(&mut tee)?;
@@ -52,10 +77,11 @@ pub fn write_window<T>(
             build(&mut tee)
         })?
     };
+    let mut outcome = PeopleOutcome::default();
     if let Some(p) = people {
-        written.files.extend(p.finish()?);
+        outcome = p.finish(&mut written.files);
     }
-    Ok((built, written))
+    Ok((built, written, outcome))
 }
 
 /// The workbook of a window: `OUT/workbooks/window=FROM_TO/attendance.xlsx`.
@@ -104,7 +130,7 @@ impl TableSink for Tee<'_> {
             p.append(table, rows)?;
         }
         if let Some(p) = self.people.as_deref_mut() {
-            p.append(table, rows)?;
+            p.append(table, rows);
         }
         Ok(())
     }
@@ -112,7 +138,7 @@ impl TableSink for Tee<'_> {
     fn users(&mut self, users: DataFrame) -> Result<()> {
         self.rows.users_rows += users.height();
         if let Some(p) = self.people.as_deref_mut() {
-            p.append(Table::Users, &users)?;
+            p.append(Table::Users, &users);
         }
         match self.partitions.as_deref_mut() {
             Some(p) => p.users(users),
@@ -122,10 +148,13 @@ impl TableSink for Tee<'_> {
 
     fn departments(&mut self, departments: DataFrame) -> Result<()> {
         self.rows.departments_rows += departments.height();
-        if let Some(p) = self.people.as_deref_mut()
+        if let Some(c) = self
+            .people
+            .as_deref_mut()
+            .and_then(|p| p.collector.as_mut())
             && departments.height() > 0
         {
-            p.collector.set_departments(departments.clone());
+            c.set_departments(departments.clone());
         }
         match self.partitions.as_deref_mut() {
             Some(p) => p.departments(departments),
@@ -134,34 +163,44 @@ impl TableSink for Tee<'_> {
     }
 }
 
-/// The workbook and the report of one window, gathering the frames as they pass.
+/// The workbook and the report of one window, gathering the frames as they pass. A failure
+/// drops the file it belongs to (a failure of the collector, which both need, drops both) and
+/// is kept for the run report.
 struct PeopleFiles {
-    collector: Collector,
+    /// `None` once the workbook and the report are both given up.
+    collector: Option<Collector>,
     workbook: Option<WorkbookWriter>,
     report: Option<PathBuf>,
+    workbook_path: PathBuf,
     meta: Meta,
+    failed: Vec<FileFailure>,
 }
 
 impl PeopleFiles {
     /// `None` when the job asks for neither a workbook nor a report.
-    fn new(job: &Job, window: DateRange) -> Result<Option<Self>> {
+    fn new(job: &Job, window: DateRange) -> Option<Self> {
         let wants = |f| job.formats.contains(&f);
         if !wants(Format::Xlsx) && !wants(Format::Html) {
-            return Ok(None);
+            return None;
         }
         let labels = Labels::of(job.language);
+        let workbook_path = workbook_path(&job.out_dir, window);
+        let mut failed = Vec::new();
         let workbook = match wants(Format::Xlsx) {
-            true => Some(WorkbookWriter::new(
-                &workbook_path(&job.out_dir, window),
-                labels,
-                job.tz,
-            )?),
+            true => match WorkbookWriter::new(&workbook_path, labels, job.tz) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    failed.push(failure(&workbook_path, "workbook", &e));
+                    None
+                }
+            },
             false => None,
         };
-        Ok(Some(PeopleFiles {
-            collector: Collector::new(&job.metrics.user_statuses, window),
+        Some(PeopleFiles {
+            collector: Some(Collector::new(&job.metrics.user_statuses, window)),
             workbook,
             report: wants(Format::Html).then(|| report_path(&job.out_dir, window)),
+            workbook_path,
             meta: Meta {
                 job: job.name.clone(),
                 window,
@@ -169,36 +208,88 @@ impl PeopleFiles {
                 generated_at: chrono::Utc::now(),
                 labels,
             },
-        }))
+            failed,
+        })
     }
 
-    fn append(&mut self, table: Table, rows: &DataFrame) -> Result<()> {
-        self.collector.add(table, rows)?;
-        if let Some(w) = &mut self.workbook {
-            w.append(table, rows)?;
+    fn append(&mut self, table: Table, rows: &DataFrame) {
+        if let Some(c) = &mut self.collector
+            && let Err(e) = c.add(table, rows)
+        {
+            self.give_up_both(&e);
         }
-        Ok(())
+        if let Some(w) = &mut self.workbook
+            && let Err(e) = w.append(table, rows)
+        {
+            self.workbook = None;
+            self.failed
+                .push(failure(&self.workbook_path, "workbook", &e));
+        }
     }
 
-    /// Writes the workbook and the report; returns their paths.
-    fn finish(self) -> Result<Vec<PathBuf>> {
-        let departments = self.collector.departments().cloned();
-        let overview = self.collector.finish()?;
-        let mut files = Vec::new();
+    /// The collector failed: neither file can be finished.
+    fn give_up_both(&mut self, e: &anyhow::Error) {
+        self.collector = None;
+        if self.workbook.take().is_some() {
+            self.failed
+                .push(failure(&self.workbook_path, "workbook", e));
+        }
+        if let Some(path) = self.report.take() {
+            self.failed.push(failure(&path, "report", e));
+        }
+    }
+
+    /// Writes the workbook and the report, adding their paths to `files`; returns what became
+    /// of them.
+    fn finish(mut self, files: &mut Vec<PathBuf>) -> PeopleOutcome {
+        let mut outcome = PeopleOutcome::default();
+        let Some(collector) = self.collector.take() else {
+            outcome.failed = self.failed;
+            return outcome;
+        };
+        let departments = collector.departments().cloned();
+        let overview = match collector.finish() {
+            Ok(o) => o,
+            Err(e) => {
+                self.give_up_both(&e);
+                outcome.failed = self.failed;
+                return outcome;
+            }
+        };
         if let Some(w) = self.workbook {
             let t = std::time::Instant::now();
-            let path = w
-                .finish(&overview, &self.meta, departments.as_ref())
-                .context("writing the workbook")?;
-            tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis(), "workbook written");
-            files.push(path);
+            match w.finish(&overview, &self.meta, departments.as_ref()) {
+                Ok(saved) => {
+                    tracing::debug!(path = %saved.path.display(), ms = t.elapsed().as_millis(), "workbook written");
+                    outcome.cells_cut = saved.cells_cut;
+                    files.push(saved.path);
+                }
+                Err(e) => self
+                    .failed
+                    .push(failure(&self.workbook_path, "workbook", &e)),
+            }
         }
         if let Some(path) = self.report {
             let t = std::time::Instant::now();
-            html::write(&path, &overview, &self.meta).context("writing the report")?;
-            tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis(), "report written");
-            files.push(path);
+            match html::write(&path, &overview, &self.meta) {
+                Ok(()) => {
+                    tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis(), "report written");
+                    files.push(path);
+                }
+                Err(e) => self.failed.push(failure(&path, "report", &e)),
+            }
         }
-        Ok(files)
+        outcome.failed = self.failed;
+        outcome
+    }
+}
+
+/// Logs a file given up and describes it for the run report.
+fn failure(path: &Path, what: &str, e: &anyhow::Error) -> FileFailure {
+    let reason = format!("writing the {what}: {e:#}");
+    tracing::error!(path = %path.display(), "{reason}; the tables are written all the same");
+    FileFailure {
+        path: path.to_path_buf(),
+        reason,
     }
 }

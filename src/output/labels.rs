@@ -237,6 +237,19 @@ impl Labels {
         }
     }
 
+    /// In the summary sheet when text cells were longer than Excel allows.
+    pub fn cut_note(&self, cells: u64) -> String {
+        if self.zh() {
+            format!(
+                "{cells} 个文本单元格超过 Excel 的 32,767 字符上限，已截断并以 … 结尾；完整文本见 CSV 或 Parquet。"
+            )
+        } else {
+            format!(
+                "{cells} text cells were longer than Excel's 32,767 characters: they are cut and end in …; the CSV and Parquet tables hold the full text."
+            )
+        }
+    }
+
     /// In the summary sheet when a table did not fit on one sheet.
     pub fn continued_note(&self, first: &str, sheets: &[String], rows: u64) -> String {
         if self.zh() {

@@ -3,6 +3,7 @@
 
 use crate::config::ids::{InputProblem, printable};
 use crate::domain::{EndpointAnswers, GivenUp, MeetingFailure};
+use crate::output::fanout::FileFailure;
 use crate::output::partitions::{Written, write_bytes_atomic};
 use crate::transform::flatten::Quality;
 use anyhow::Result;
@@ -82,6 +83,9 @@ pub struct RunReport {
     /// True when the window's tables were left untouched: the store holds none of its
     /// meetings and some failed, so writing would have replaced good partitions with nothing.
     pub tables_kept: bool,
+    /// The window's workbook or report when it could not be written, with the reason: the
+    /// tables and this report were written all the same, and the run exits 2.
+    pub files_failed: Vec<FileFailure>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +116,7 @@ impl RunReport {
             fatal: None,
             directory: None,
             tables_kept: false,
+            files_failed: Vec::new(),
         }
     }
 
@@ -119,6 +124,7 @@ impl RunReport {
     pub fn has_failures(&self) -> bool {
         !self.failures.is_empty()
             || !self.input_problems.is_empty()
+            || !self.files_failed.is_empty()
             || self.directory.as_ref().is_some_and(|d| d.fails_run())
     }
 
@@ -191,6 +197,19 @@ impl RunReport {
             s.push_str(&format!(
                 "; {} people of the window are not in the directory (null names, in no department)",
                 self.quality.people_missing_from_directory
+            ));
+        }
+        for f in &self.files_failed {
+            s.push_str(&format!(
+                "; NOT written: {} ({})",
+                f.path.display(),
+                f.reason
+            ));
+        }
+        if self.quality.cells_cut > 0 {
+            s.push_str(&format!(
+                "; {} workbook cells cut to Excel's 32,767 characters",
+                self.quality.cells_cut
             ));
         }
         if self.tables_kept {

@@ -14,6 +14,11 @@
 //! date-times in the job's zone (named in the header), durations are Excel durations shown as
 //! `[h]:mm:ss`, rates and ratios are percentages, flags are booleans. Each sheet has a frozen
 //! header row, an autofilter and column widths fitted to its header and first rows.
+//!
+//! Excel holds at most 32,767 characters (UTF-16 units) in a cell: a longer text (a pasted
+//! agenda as a title, a broken name) is cut to fit and ends in `…`; the summary sheet says how
+//! many cells were cut, and so does the run report (`quality.cells_cut`). The CSV and Parquet
+//! tables keep the whole text.
 
 use crate::output::labels::Labels;
 use crate::output::overview::{Meta, Overview};
@@ -34,6 +39,10 @@ pub const EXCEL_MAX_ROWS: u32 = 1_048_576;
 /// Serial number of 1970-01-01 in Excel's 1900 date system.
 const EXCEL_UNIX_EPOCH: f64 = 25_569.0;
 const MS_PER_DAY: f64 = 86_400_000.0;
+/// Most characters of a cell, counted in UTF-16 units as Excel counts them.
+pub const EXCEL_MAX_CELL_CHARS: usize = 32_767;
+/// Ends a text cut to fit a cell.
+const CUT_MARK: char = '…';
 /// Rows looked at to fit a column's width.
 const WIDTH_SAMPLE_ROWS: usize = 200;
 const MAX_COLUMN_WIDTH: usize = 50;
@@ -202,6 +211,16 @@ pub struct WorkbookWriter {
     /// Data rows per sheet: Excel's limit less the header (lowered by tests).
     rows_per_sheet: u32,
     offsets: OffsetCache,
+    /// Text cells cut to [`EXCEL_MAX_CELL_CHARS`].
+    cells_cut: std::cell::Cell<u64>,
+}
+
+/// A saved workbook.
+#[derive(Debug)]
+pub struct Saved {
+    pub path: PathBuf,
+    /// Text cells cut to fit Excel's limit.
+    pub cells_cut: u64,
 }
 
 impl WorkbookWriter {
@@ -225,6 +244,7 @@ impl WorkbookWriter {
             attendance: Series::new(Some(Table::Attendance), labels.sheet(Table::Attendance)),
             rows_per_sheet: EXCEL_MAX_ROWS - 1,
             offsets: OffsetCache::new(tz),
+            cells_cut: std::cell::Cell::new(0),
         })
     }
 
@@ -240,6 +260,7 @@ impl WorkbookWriter {
             tz: self.tz,
             formats: &self.formats,
             rows_per_sheet: self.rows_per_sheet,
+            cells_cut: &self.cells_cut,
         };
         ctx.append(&mut self.wb, series, rows, &mut self.offsets)
             .with_context(|| format!("writing the {} sheet", table.name()))
@@ -251,12 +272,13 @@ impl WorkbookWriter {
         overview: &Overview,
         meta: &Meta,
         departments: Option<&DataFrame>,
-    ) -> Result<PathBuf> {
+    ) -> Result<Saved> {
         let ctx = Ctx {
             labels: self.labels,
             tz: self.tz,
             formats: &self.formats,
             rows_per_sheet: self.rows_per_sheet,
+            cells_cut: &self.cells_cut,
         };
         let mut departments_series = Series::new(None, self.labels.sheet_departments);
         if let Some(d) = departments {
@@ -305,7 +327,10 @@ impl WorkbookWriter {
             wb.save_to_writer(BufWriter::new(f))?;
             Ok(())
         })?;
-        Ok(self.path)
+        Ok(Saved {
+            path: self.path,
+            cells_cut: self.cells_cut.get(),
+        })
     }
 
     #[cfg(test)]
@@ -321,6 +346,7 @@ struct Ctx<'a> {
     tz: Tz,
     formats: &'a Formats,
     rows_per_sheet: u32,
+    cells_cut: &'a std::cell::Cell<u64>,
 }
 
 impl Ctx<'_> {
@@ -438,6 +464,13 @@ impl Ctx<'_> {
         match cell {
             Cell::Blank => {}
             Cell::Text(t) => {
+                let t = match fit_cell(&t) {
+                    Some(cut) => {
+                        self.cells_cut.set(self.cells_cut.get() + 1);
+                        Cow::Owned(cut)
+                    }
+                    None => t,
+                };
                 sheet.write_string(row, col, t)?;
             }
             Cell::Bool(b) => {
@@ -525,11 +558,15 @@ impl Ctx<'_> {
             }
             row += 1;
         }
-        let notes: Vec<String> = tables
+        let mut notes: Vec<String> = tables
             .iter()
             .filter(|s| s.sheets.len() > 1)
             .map(|s| l.continued_note(&s.name, &s.sheet_names(), s.rows))
             .collect();
+        let cut = self.cells_cut.get();
+        if cut > 0 {
+            notes.push(l.cut_note(cut));
+        }
         if !notes.is_empty() {
             row += 1;
             sheet.write_string_with_format(row, 0, l.notes, &f.title)?;
@@ -642,6 +679,28 @@ fn floats<'a>(c: &'a Column, cell: fn(f64) -> Cell<'a>) -> Result<Cells<'a>> {
             Box::new(v.into_iter().map(move |v| v.map_or(Cell::Blank, cell)))
         }
     })
+}
+
+/// `t` cut to Excel's [`EXCEL_MAX_CELL_CHARS`] and ending in [`CUT_MARK`], when it is longer;
+/// `None` when it fits. Never splits a character.
+fn fit_cell(t: &str) -> Option<String> {
+    // A UTF-16 unit takes at least one byte of UTF-8: a short text fits without counting.
+    if t.len() <= EXCEL_MAX_CELL_CHARS || t.encode_utf16().count() <= EXCEL_MAX_CELL_CHARS {
+        return None;
+    }
+    let room = EXCEL_MAX_CELL_CHARS - CUT_MARK.len_utf16();
+    let mut units = 0;
+    let end = t
+        .char_indices()
+        .find(|(_, c)| {
+            units += c.len_utf16();
+            units > room
+        })
+        .map_or(t.len(), |(i, _)| i);
+    let mut cut = String::with_capacity(end + CUT_MARK.len_utf8());
+    cut.push_str(&t[..end]);
+    cut.push(CUT_MARK);
+    Some(cut)
 }
 
 /// Columns a text takes in a spreadsheet: CJK and other wide characters count double.
@@ -790,6 +849,21 @@ mod tests {
         let before = 1_774_745_999_000;
         assert_eq!(c.offset_ms(before), 3_600_000);
         assert_eq!(c.offset_ms(before + 1000), 7_200_000);
+    }
+
+    #[test]
+    fn a_text_longer_than_a_cell_is_cut_to_excels_limit_without_splitting_a_character() {
+        assert_eq!(fit_cell(&"a".repeat(EXCEL_MAX_CELL_CHARS)), None);
+        let cut = fit_cell(&"a".repeat(40_000)).unwrap();
+        assert_eq!(cut.encode_utf16().count(), EXCEL_MAX_CELL_CHARS);
+        assert!(cut.ends_with("a…"));
+        // An emoji takes two UTF-16 units: the cut falls before it, never inside.
+        let cut = fit_cell(&"😀".repeat(20_000)).unwrap();
+        assert_eq!(cut.encode_utf16().count(), EXCEL_MAX_CELL_CHARS);
+        assert_eq!(cut.chars().filter(|c| *c == '😀').count(), 16_383);
+        // 16,384 emoji are 32,768 units: one too many.
+        assert!(fit_cell(&"😀".repeat(16_384)).is_some());
+        assert_eq!(fit_cell(&"😀".repeat(16_383)), None);
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub struct Quality {
     /// Members of counted meetings with no directory record (left, or outside the app's
     /// scope): null names, and counted in no department. 0 without a directory.
     pub people_missing_from_directory: u64,
+    /// Text cells of the workbook longer than Excel's 32,767 characters, cut to fit and
+    /// ending in `…` (the CSV and Parquet tables keep the whole text). 0 without a workbook.
+    pub cells_cut: u64,
 }
 
 impl Quality {

@@ -42,6 +42,15 @@ impl Demo {
     }
 
     fn run(language: &str, formats: &str) -> Demo {
+        let demo = Demo::titled(language, FORMULA_TITLE);
+        let o = demo.run_formats(formats);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        demo
+    }
+
+    /// The demo's bodies and job, not run yet, with `title` as the title of
+    /// [`FORMULA_MEETING`].
+    fn titled(language: &str, title: &str) -> Demo {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("bodies");
         std::fs::create_dir_all(&src).unwrap();
@@ -52,16 +61,18 @@ impl Demo {
         let body = src.join(format!("{FORMULA_MEETING}.json"));
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&body).unwrap()).unwrap();
-        v["title"] = FORMULA_TITLE.into();
+        v["title"] = title.into();
         std::fs::write(&body, serde_json::to_vec(&v).unwrap()).unwrap();
         let demo = Demo { tmp };
         demo.write_job("demo", language, "dir");
-        let o = run(bin()
-            .args(["run", "--job"])
-            .arg(demo.job("demo"))
-            .args(["--format", formats]));
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         demo
+    }
+
+    fn run_formats(&self, formats: &str) -> std::process::Output {
+        run(bin()
+            .args(["run", "--job"])
+            .arg(self.job("demo"))
+            .args(["--format", formats]))
     }
 
     /// A job over the run's store: `source` is `dir` (the bodies) or `api` (a WeCom that does
@@ -651,4 +662,78 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
         first.contains(&format!("{name}<span class=\"id\">{userid}</span>")),
         "{first}"
     );
+}
+
+#[test]
+fn a_title_longer_than_an_excel_cell_is_cut_with_an_ellipsis_and_counted_and_the_run_succeeds() {
+    let long = "长".repeat(40_000);
+    let demo = Demo::titled("en", &long);
+    let o = demo.run_formats("csv,xlsx");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut wb = demo.workbook();
+    let meetings = sheet(&mut wb, "meetings");
+    let row = meetings
+        .iter()
+        .find(|r| r[0] == Data::String(FORMULA_MEETING.into()))
+        .expect("the meeting with the long title");
+    let Data::String(cut) = &row[1] else {
+        panic!("a text cell, not {:?}", row[1]);
+    };
+    assert_eq!(cut.encode_utf16().count(), 32_767, "Excel's limit exactly");
+    assert!(
+        cut.ends_with('…') && cut.starts_with("长长长"),
+        "{}",
+        &cut[..30]
+    );
+    // The title is in one meetings cell and in the attendance row of each of its attendees;
+    // the CSV keeps it whole.
+    let (header, rows) = demo.csv("attendance");
+    let id = header.iter().position(|c| c == "meetingid").unwrap();
+    let title = header.iter().position(|c| c == "meeting_title").unwrap();
+    let its_rows: Vec<_> = rows.iter().filter(|r| r[id] == FORMULA_MEETING).collect();
+    assert!(!its_rows.is_empty());
+    assert!(its_rows.iter().all(|r| r[title] == long));
+    let report = last_report(&demo.out());
+    assert_eq!(
+        report["quality"]["cells_cut"],
+        1 + its_rows.len(),
+        "{}",
+        report["quality"]
+    );
+    let summary = sheet(&mut wb, "summary");
+    assert!(
+        summary
+            .iter()
+            .any(|r| r[0].to_string().starts_with(&format!(
+                "{} text cells were longer than Excel's",
+                1 + its_rows.len()
+            ))),
+        "the summary sheet says so"
+    );
+}
+
+#[test]
+fn a_workbook_that_cannot_be_written_leaves_the_tables_and_the_run_report_and_exits_2() {
+    let demo = Demo::titled("en", FORMULA_TITLE);
+    // A folder where the workbook should go: it cannot be saved there.
+    let taken = demo
+        .out()
+        .join("workbooks")
+        .join(WINDOW)
+        .join("attendance.xlsx");
+    std::fs::create_dir_all(&taken).unwrap();
+    let o = demo.run_formats("csv,xlsx,html");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(taken.is_dir(), "the folder is left as it was");
+    let (_, meetings) = demo.csv("meetings");
+    assert_eq!(meetings.len(), 24, "every meeting is in the tables");
+    assert!(demo.report().exists(), "the HTML report is written too");
+    let report = last_report(&demo.out());
+    let failed = report["files_failed"].as_array().expect("a list");
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0]["path"], taken.display().to_string());
+    let reason = failed[0]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("writing the workbook: "), "{reason}");
+    assert!(report["fatal"].is_null());
+    assert!(stderr(&o).contains("NOT written"), "{}", stderr(&o));
 }
