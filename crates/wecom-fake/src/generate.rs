@@ -32,13 +32,14 @@ const LAST_START_HOUR: u32 = 17;
 /// Meetings start on quarter hours.
 const START_STEP_MIN: u32 = 15;
 /// Scheduled durations, in seconds, with the weight of each.
-const DURATIONS: [(i64, u32); 5] = [(1800, 30), (3600, 40), (5400, 15), (2700, 10), (7200, 5)];
+pub(crate) const DURATIONS: [(i64, u32); 5] =
+    [(1800, 30), (3600, 40), (5400, 15), (2700, 10), (7200, 5)];
 /// `main_department` of a few meetings is above `u32::MAX`, as WeCom sometimes answers.
 const BIG_DEPARTMENT_BASE: u64 = 4_294_967_296;
 /// The agent (application) id the meetings were created by.
 const AGENTID: u64 = 1_000_014;
 /// Length of the random part of meeting ids (`hy` + this many alphanumerics, like real ids).
-const MEETING_ID_RANDOM_LEN: usize = 24;
+pub(crate) const MEETING_ID_RANDOM_LEN: usize = 24;
 /// Length of the random part of `tmp_external_userid` values (`wo` + this many).
 const TMP_ID_RANDOM_LEN: usize = 30;
 
@@ -244,31 +245,31 @@ pub fn meeting(cfg: &GenConfig, index: usize) -> GeneratedMeeting {
 }
 
 /// SplitMix64 of the seed and index: independent, well-spread seeds for each meeting.
-fn mix(seed: u64, index: u64) -> u64 {
+pub(crate) fn mix(seed: u64, index: u64) -> u64 {
     let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
 }
 
-fn user_pool(cfg: &GenConfig) -> usize {
+pub(crate) fn user_pool(cfg: &GenConfig) -> usize {
     (cfg.attendees * USER_POOL_PER_ATTENDEE)
         .max(MIN_USER_POOL)
         .max(cfg.organizers)
 }
 
 /// `user0001`, `user0002`, … for pool index 0, 1, …
-fn userid(index: usize) -> String {
+pub(crate) fn userid(index: usize) -> String {
     format!("user{:04}", index + 1)
 }
 
-fn alnum(rng: &mut fastrand::Rng, len: usize) -> String {
+pub(crate) fn alnum(rng: &mut fastrand::Rng, len: usize) -> String {
     (0..len)
         .map(|_| ALNUM[rng.usize(..ALNUM.len())] as char)
         .collect()
 }
 
-fn pick_weighted(rng: &mut fastrand::Rng, items: &[(i64, u32)]) -> i64 {
+pub(crate) fn pick_weighted(rng: &mut fastrand::Rng, items: &[(i64, u32)]) -> i64 {
     let total: u32 = items.iter().map(|(_, w)| w).sum();
     let mut r = rng.u32(..total);
     for &(v, w) in items {
@@ -281,7 +282,7 @@ fn pick_weighted(rng: &mut fastrand::Rng, items: &[(i64, u32)]) -> i64 {
 }
 
 /// Unix seconds of a quarter-hour start in working hours on one of the configured days.
-fn start_time(cfg: &GenConfig, rng: &mut fastrand::Rng) -> i64 {
+pub(crate) fn start_time(cfg: &GenConfig, rng: &mut fastrand::Rng) -> i64 {
     let day = cfg.first_day + chrono::Days::new(u64::from(rng.u32(..cfg.days.max(1))));
     let slots = (LAST_START_HOUR - FIRST_START_HOUR + 1) * 60 / START_STEP_MIN;
     let minutes = FIRST_START_HOUR * 60 + rng.u32(..slots) * START_STEP_MIN;
@@ -305,7 +306,7 @@ fn meeting_status(rng: &mut fastrand::Rng) -> MeetingStatus {
     }
 }
 
-fn title(rng: &mut fastrand::Rng) -> &'static str {
+pub(crate) fn title(rng: &mut fastrand::Rng) -> &'static str {
     if rng.u32(..100) < 3 {
         FORMULA_TITLES[rng.usize(..FORMULA_TITLES.len())]
     } else {
@@ -323,7 +324,7 @@ fn department(rng: &mut fastrand::Rng) -> u64 {
 }
 
 /// Distinct pool indices of the invited members, the organizer first.
-fn member_indices(
+pub(crate) fn member_indices(
     cfg: &GenConfig,
     rng: &mut fastrand::Rng,
     organizer: usize,
@@ -350,7 +351,7 @@ fn member_indices(
 }
 
 /// Appends `,"status":…,…,"cumulative_time":…}` for one attendee.
-fn push_times(
+pub(crate) fn push_times(
     b: &mut String,
     rng: &mut fastrand::Rng,
     meeting_status: MeetingStatus,
@@ -443,7 +444,7 @@ fn push_settings(b: &mut String, rng: &mut fastrand::Rng, members: &[usize]) {
 }
 
 /// Appends `s` as a JSON string literal.
-fn push_str(b: &mut String, s: &str) {
+pub(crate) fn push_str(b: &mut String, s: &str) {
     b.push('"');
     for c in s.chars() {
         match c {

@@ -46,6 +46,7 @@ mod builder;
 pub mod directory;
 mod faults;
 pub mod generate;
+pub mod generate_series;
 mod handle;
 mod handlers;
 mod limits;

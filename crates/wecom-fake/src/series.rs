@@ -54,6 +54,9 @@ pub enum OccurrenceContent {
     /// This `attendees` object (`{"member": [...], "tmp_external_user": [...]}`), whatever
     /// "now" is; the rest of the body is generated.
     Attendees(Value),
+    /// This `attendees` object as JSON text, spliced in verbatim (cheaper than a `Value` for
+    /// the many occurrences of generated series).
+    AttendeesJson(String),
     /// This whole body, served verbatim (a quirk: no attendees, an errcode, garbage).
     Body(String),
 }

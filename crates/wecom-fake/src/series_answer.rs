@@ -44,7 +44,6 @@ pub(crate) fn head(series: &FakeSeries, view: ListingView) -> String {
         Some(o) => status_of(o, view.now),
         None => MeetingStatus::Ended,
     };
-    let attendees = shown.map_or_else(no_attendees, |o| attendees_of(series, o, view.now));
     let mut body = common(series, &ordered, current, view);
     body.insert("title".to_owned(), Value::String(series.title.clone()));
     body.insert("meeting_start".to_owned(), Value::from(series.first_start));
@@ -53,8 +52,13 @@ pub(crate) fn head(series: &FakeSeries, view: ListingView) -> String {
         Value::from(series.duration_s),
     );
     body.insert("status".to_owned(), Value::from(status.code()));
-    body.insert("attendees".to_owned(), attendees);
-    Value::Object(body).to_string()
+    match shown {
+        Some(o) => with_attendees(body, series, o, view.now),
+        None => {
+            body.insert("attendees".to_owned(), no_attendees());
+            Value::Object(body).to_string()
+        }
+    }
 }
 
 /// The body of occurrence `sub_meetingid` at `view.now`; `None` when the series has no such
@@ -81,8 +85,27 @@ pub(crate) fn occurrence(
         "status".to_owned(),
         Value::from(status_of(o, view.now).code()),
     );
-    body.insert("attendees".to_owned(), attendees_of(series, o, view.now));
-    Some(Value::Object(body).to_string())
+    Some(with_attendees(body, series, o, view.now))
+}
+
+/// `body` with the attendees of `o` at `now`, as JSON text; attendees given as text are
+/// spliced in as they are.
+fn with_attendees(
+    mut body: Map<String, Value>,
+    series: &FakeSeries,
+    o: &FakeOccurrence,
+    now: i64,
+) -> String {
+    if let OccurrenceContent::AttendeesJson(raw) = &o.content {
+        let mut text = Value::Object(body).to_string();
+        text.pop(); // the closing brace of the object
+        text.push_str(",\"attendees\":");
+        text.push_str(raw);
+        text.push('}');
+        return text;
+    }
+    body.insert("attendees".to_owned(), attendees_of(series, o, now));
+    Value::Object(body).to_string()
 }
 
 fn by_start(series: &FakeSeries) -> Vec<&FakeOccurrence> {
@@ -185,6 +208,9 @@ fn no_attendees() -> Value {
 fn attendees_of(series: &FakeSeries, o: &FakeOccurrence, now: i64) -> Value {
     match &o.content {
         OccurrenceContent::Attendees(a) => a.clone(),
+        OccurrenceContent::AttendeesJson(raw) => {
+            serde_json::from_str(raw).unwrap_or_else(|_| no_attendees())
+        }
         OccurrenceContent::Body(verbatim) => serde_json::from_str::<Value>(verbatim)
             .ok()
             .and_then(|b| b.get("attendees").cloned())

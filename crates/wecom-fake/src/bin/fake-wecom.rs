@@ -1,7 +1,8 @@
 //! `fake-wecom`: the in-process fake WeCom server as a standalone process, for benchmarks and
 //! manual trials of `wecom-attendance` (point `WECOM_BASE_URL` at the printed address).
 //!
-//! It serves fixture bodies from a folder or generated meetings, prints exactly one line
+//! It serves fixture bodies from a folder or generated meetings (and generated recurring
+//! meetings with `--series`, as of `--series-now`), prints exactly one line
 //! `listening on http://127.0.0.1:PORT` on stdout once bound, and stops by itself on Ctrl-C,
 //! SIGTERM or after `--max-seconds`, printing the final statistics as JSON on stderr. The
 //! secret is never printed.
@@ -34,6 +35,22 @@ struct Args {
     /// Serve N generated meetings.
     #[arg(long, value_name = "N")]
     generate: Option<usize>,
+    /// Also serve N generated recurring meetings (weekly, workdays, every second week, daily
+    /// in turn), with the generator's attendees, seed, days, zone and organizers.
+    #[arg(long, value_name = "N", conflicts_with = "fixtures")]
+    series: Option<usize>,
+    /// Occurrences per generated series (fewer when WeCom's cap is lower).
+    #[arg(long, value_name = "M", default_value_t = 8)]
+    occurrences: u32,
+    /// The series answer as at this instant (epoch seconds) instead of the real clock.
+    #[arg(long, value_name = "EPOCH")]
+    series_now: Option<i64>,
+    /// An ended occurrence stays in `sub_meetings` this many seconds (default a week).
+    #[arg(long, value_name = "S")]
+    sub_meetings_horizon: Option<i64>,
+    /// `sub_meetings` lists at most N occurrences (default 20).
+    #[arg(long, value_name = "N")]
+    sub_meetings_cap: Option<usize>,
     /// Attendees per generated meeting.
     #[arg(long, value_name = "M", default_value_t = 110)]
     attendees: usize,
@@ -132,8 +149,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
             args.fault_rate
         );
     }
-    let gen_cfg = args.generate.map(|meetings| GenConfig {
-        meetings,
+    let gen_cfg = (args.generate.is_some() || args.series.is_some()).then(|| GenConfig {
+        meetings: args.generate.unwrap_or(0),
         attendees: args.attendees,
         seed: args.seed,
         first_day: args.first_day,
@@ -141,6 +158,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tz: args.tz,
         organizers: args.organizers,
     });
+    let series = match (&gen_cfg, args.series) {
+        (Some(g), Some(n)) => wecom_fake::generate_series::generate_series(g, n, args.occurrences),
+        _ => Vec::new(),
+    };
     if let (Some(dir), Some(g)) = (&args.write_fixtures, &gen_cfg) {
         let ids = generate::write_dir(g, dir)?;
         eprintln!(
@@ -159,6 +180,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         fake = fake.with_generated(g);
         if let Some(path) = &args.ids_out {
             let mut ids: String = generate::generate(g).map(|m| m.meetingid + "\n").collect();
+            ids.extend(series.iter().map(|s| format!("{}\n", s.meetingid)));
             if ids.is_empty() {
                 ids.push('\n');
             }
@@ -176,6 +198,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     let meetings = fake.meeting_count();
+    let series_count = series.len();
+    for s in series {
+        fake = fake.with_series(s);
+    }
+    if let Some(now) = args.series_now {
+        fake = fake.series_now(now);
+    }
+    if let Some(horizon) = args.sub_meetings_horizon {
+        fake = fake.sub_meetings_horizon(horizon);
+    }
+    if let Some(cap) = args.sub_meetings_cap {
+        fake = fake.sub_meetings_cap(cap);
+    }
     let server = fake.start().await?;
 
     let mut out = std::io::stdout().lock();
@@ -183,7 +218,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     out.flush()?;
     drop(out);
     eprintln!(
-        "fake-wecom: {meetings} meetings, latency {} ms, rate {}, concurrency {}, fault rate {}, stops after {} s",
+        "fake-wecom: {meetings} meetings, {series_count} series, latency {} ms, rate {}, concurrency {}, fault rate {}, stops after {} s",
         args.latency_ms,
         args.rate.map_or("unlimited".into(), |r| format!("{r}/s")),
         args.concurrency

@@ -242,3 +242,55 @@ async fn a_split_series_serves_both_segments_with_repeat_id_as_a_number_when_set
     assert_eq!(text["sub_repeat_list"][1]["repeat_id"], "8");
     s.shutdown().await;
 }
+
+#[test]
+fn the_binary_serves_generated_series_as_of_the_given_now() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let ids_file = dir.path().join("ids.txt");
+    // 2024-12-31: after every occurrence of series starting the week of 2024-11-04.
+    let now = "1735603200";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-wecom"))
+        .args(["--series", "2", "--occurrences", "3", "--attendees", "5"])
+        .args(["--series-now", now, "--sub-meetings-horizon", "31536000"])
+        .args(["--max-seconds", "2", "--ids-out"])
+        .arg(&ids_file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let ids = std::fs::read_to_string(&ids_file).unwrap();
+    let ids: Vec<&str> = ids.lines().collect();
+    assert_eq!(ids.len(), 2);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let head: Value = rt.block_on(async {
+        let c = client();
+        let t = token(&c, &base).await;
+        c.post(format!("{base}/cgi-bin/meeting/get_info"))
+            .query(&[("access_token", t.as_str())])
+            .json(&json!({ "meetingid": ids[0] }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(head["meeting_type"], 1);
+    assert_eq!(head["status"], 3);
+    assert_eq!(head["sub_meetings"].as_array().unwrap().len(), 3);
+    let members = head["attendees"]["member"].as_array().unwrap().len();
+    assert!((1..=5).contains(&members), "{members} members");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+}
