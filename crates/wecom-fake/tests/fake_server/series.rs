@@ -194,6 +194,22 @@ async fn a_sub_meetingid_answers_that_occurrence_and_an_unknown_one_90602() {
 }
 
 #[tokio::test]
+async fn a_sub_meetingid_of_a_one_off_meeting_gets_90602_and_the_meeting_itself_its_body() {
+    let body = r#"{"errcode":0,"errmsg":"ok","meeting_start":1700000000}"#;
+    let s = FakeWecom::new(FakeConfig::default())
+        .with_meeting("hyOnce", "lisi", 1_700_000_000, body)
+        .start()
+        .await
+        .unwrap();
+    let answer = get_info(&s, "hyOnce", Some(json!("sm1"))).await;
+    assert_eq!(answer["errcode"], 90602);
+    let answer = get_info(&s, "hyOnce", Some(json!(""))).await;
+    assert_eq!(answer["meeting_start"], 1_700_000_000);
+    assert_eq!(s.stats().get_info_occurrence_calls, 1);
+    s.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_split_series_serves_both_segments_with_repeat_id_as_a_number_when_set() {
     let mondays = RepeatRule {
         until: Until::Count(3),
