@@ -61,17 +61,25 @@ pub fn exit_code(result: &Result<Outcome>) -> u8 {
 /// `--metrics-file`, the file is written at the end whatever happened.
 pub async fn execute(cli: Cli) -> Result<Outcome> {
     session::set_json_logs(cli.log_format == LogFormat::Json);
-    session::set_metrics_file(cli.metrics_file.clone());
+    let mut metrics_file = cli.metrics_file.clone();
+    if plans_only(&cli.command)
+        && let Some(path) = metrics_file.take()
+    {
+        // A plan is not a run: moving the last success (or dropping the last run's gauges)
+        // would silence the "no success in 26 hours" alert.
+        tracing::info!(
+            "a dry run or check fetches and writes nothing: the metrics file {} is left as it was",
+            path.display()
+        );
+    }
+    session::set_metrics_file(metrics_file);
     let started = std::time::Instant::now();
     let (command, job_file) = cli.command.name_and_job();
     let (command, job_file) = (command.to_string(), job_file.to_path_buf());
     let result = dispatch(cli).await;
     if let Some(path) = session::unwritten_metrics_file() {
-        // Stopped before (or outside) a session: the job's name is the file's, as far as we know.
-        let job = job_file
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // Stopped before (or outside) a session: the job's `name`, as far as its file says.
+        let job = crate::config::job::Job::name_as_written(&job_file);
         let metrics = crate::output::metrics::RunMetrics {
             job: &job,
             command: &command,
@@ -85,6 +93,17 @@ pub async fn execute(cli: Cli) -> Result<Outcome> {
         }
     }
     result
+}
+
+/// A command that only plans (`--dry-run`, `check`): it fetches and writes nothing, so it
+/// leaves the metrics file as it was.
+fn plans_only(command: &Command) -> bool {
+    match command {
+        Command::Run(a) => a.source.dry_run,
+        Command::Fetch(a) => a.source.dry_run,
+        Command::Check(_) => true,
+        _ => false,
+    }
 }
 
 async fn dispatch(cli: Cli) -> Result<Outcome> {

@@ -408,6 +408,19 @@ pub struct Overrides {
     pub base_url: Option<String>,
 }
 
+/// The name of a job whose file names none: its file stem, `nightly.cn` becoming `nightly_cn`.
+fn name_from_stem(stem: &str) -> String {
+    stem.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 impl Job {
     /// Reads and validates a job file, applying command-line overrides.
     pub fn load(path: &Path, ov: &Overrides) -> Result<Job> {
@@ -422,6 +435,24 @@ impl Job {
         Job::build(file, &stem, ov).with_context(|| format!("job file {}", path.display()))
     }
 
+    /// The job's name as far as the file says, for a command stopped before the job validated
+    /// (the metrics file still labels its series with it): its `name` when the file is TOML
+    /// with a valid one, else the name its file stem gives.
+    pub fn name_as_written(path: &Path) -> String {
+        let written = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+            .and_then(|t| t.get("name")?.as_str().map(str::to_owned))
+            .filter(|n| is_valid_id(n));
+        written.unwrap_or_else(|| {
+            name_from_stem(
+                &path
+                    .file_stem()
+                    .map_or_else(|| "job".into(), |s| s.to_string_lossy().into_owned()),
+            )
+        })
+    }
+
     /// Validates a parsed job file into a `Job`, section by section.
     pub fn build(f: JobFile, stem: &str, ov: &Overrides) -> Result<Job> {
         let name = match f.name {
@@ -431,17 +462,7 @@ impl Job {
                  out/<name> and must stay inside it)",
                 name
             ),
-            // A file stem like `nightly.cn` becomes `nightly_cn`.
-            None => stem
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || c == '-' {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
-                .collect(),
+            None => name_from_stem(stem),
         };
         let tz_name = f.timezone.unwrap_or_else(|| DEFAULT_TIMEZONE.into());
         let tz: Tz = tz_name.parse().map_err(|_| {
@@ -736,6 +757,26 @@ mod tests {
             let err = parse(body).unwrap_err();
             assert!(format!("{err:#}").contains(key), "{body}: {err:#}");
         }
+    }
+
+    #[test]
+    fn the_name_as_written_is_the_files_valid_name_else_its_stem() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |file: &str, text: &str| {
+            let p = dir.path().join(file);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let named = write(
+            "nightly.cn.toml",
+            "name = \"attendance\"\n[fetch]\nrate = \"x\"\n",
+        );
+        assert_eq!(Job::name_as_written(&named), "attendance");
+        let broken = write("nightly.cn.toml", "name = \"attendance\n");
+        assert_eq!(Job::name_as_written(&broken), "nightly_cn");
+        let bad_name = write("b.toml", "name = \"../x\"\n");
+        assert_eq!(Job::name_as_written(&bad_name), "b");
+        assert_eq!(Job::name_as_written(&dir.path().join("gone.toml")), "gone");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! `wecom_attendance_last_success_timestamp_seconds` moves only when a run finishes with exit 0
 //! or 2; any other run carries the previous value over from the file it replaces, so an alert
 //! on "no success in 26 hours" fires on a job that fails every night as well as on one that no
-//! longer runs.
+//! longer runs. Series are labelled with the job's `name`; a dry run or `check` does not write
+//! the file at all (`commands::execute`).
 
 use crate::output::partitions::write_bytes_atomic;
 use crate::output::report::RunReport;

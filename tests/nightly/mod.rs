@@ -286,6 +286,90 @@ fn the_metrics_file_tells_cron_monitoring_how_the_last_run_went_and_keeps_the_la
     assert_eq!(names.len(), 1);
 }
 
+/// `cmd` (arguments after `--job JOB`) with `--metrics-file metrics`: its exit code.
+fn with_metrics(cmd: &[&str], job: &Path, extra: &[&str], metrics: &Path) -> Option<i32> {
+    let o = run(bin()
+        .args(cmd)
+        .arg("--job")
+        .arg(job)
+        .args(extra)
+        .arg("--metrics-file")
+        .arg(metrics));
+    o.status.code()
+}
+
+#[test]
+fn a_dry_run_or_a_check_leaves_the_metrics_file_as_it_was() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = dir_job(tmp.path(), "demo");
+    let metrics = tmp.path().join("wecom.prom");
+    assert_eq!(with_metrics(&["run"], &job, &[], &metrics), Some(0));
+    let before = std::fs::read(&metrics).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    for (cmd, extra) in [
+        (&["run"][..], &["--dry-run"][..]),
+        (&["fetch"], &["--dry-run"]),
+        (&["check"], &[]),
+        // A dry run stopped by a bad window leaves it too.
+        (&["run"], &["--dry-run", "--date", "not-a-date"]),
+    ] {
+        with_metrics(cmd, &job, extra, &metrics);
+        assert_eq!(
+            String::from_utf8(std::fs::read(&metrics).unwrap()).unwrap(),
+            String::from_utf8(before.clone()).unwrap(),
+            "{cmd:?} {extra:?}"
+        );
+    }
+}
+
+#[test]
+fn every_metrics_series_is_labelled_with_the_jobs_name_early_stops_included() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = fixtures("demo");
+    // The file stem is not the job's name.
+    let job = write_job(
+        tmp.path(),
+        "nightly.cn",
+        &format!(
+            "name = \"attendance\"\n[source]\nkind = \"dir\"\ndir = {:?}\n[ids]\nfile = {:?}\n\
+             [output]\ndir = {:?}\n",
+            src,
+            src.join("ids.txt"),
+            tmp.path().join("out")
+        ),
+    );
+    let metrics = tmp.path().join("wecom.prom");
+    let labels = |metrics: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(metrics).unwrap();
+        let mut jobs: Vec<String> = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| {
+                l.split("job=\"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        jobs.dedup();
+        jobs
+    };
+    assert_eq!(with_metrics(&["run"], &job, &[], &metrics), Some(0));
+    assert_eq!(labels(&metrics), ["attendance"]);
+    // Stopped by the lock (exit 75), by a bad window (exit 1): still the job's name.
+    let store = tmp.path().join("out/_store/raw.sqlite");
+    let held = wecom_attendance::fetch::lock::acquire(&store, "run --job other").unwrap();
+    assert_eq!(with_metrics(&["run"], &job, &[], &metrics), Some(75));
+    drop(held);
+    assert_eq!(labels(&metrics), ["attendance"]);
+    let bad_date = ["--date", "not-a-date"];
+    assert_eq!(with_metrics(&["run"], &job, &bad_date, &metrics), Some(1));
+    assert_eq!(labels(&metrics), ["attendance"]);
+}
+
 #[tokio::test]
 async fn a_dry_run_plans_the_calls_and_makes_no_get_info_call_nor_writes_anything() {
     let s = Scenario::meetings(6, 5).api_job("").start().await;
