@@ -125,6 +125,8 @@ impl TableSink for Tee<'_> {
             Table::Attendance => self.rows.attendance_rows += rows.height(),
             Table::Meetings => self.rows.meetings_rows += rows.height(),
             Table::Users => self.rows.users_rows += rows.height(),
+            Table::Series => self.rows.series_rows += rows.height(),
+            Table::SeriesMeetings => {}
         }
         if let Some(p) = self.partitions.as_deref_mut() {
             p.append(table, rows)?;
@@ -158,6 +160,21 @@ impl TableSink for Tee<'_> {
         }
         match self.partitions.as_deref_mut() {
             Some(p) => p.departments(departments),
+            None => Ok(()),
+        }
+    }
+
+    fn series(&mut self, series: DataFrame, series_meetings: DataFrame) -> Result<()> {
+        self.rows.series_rows += series.height();
+        // A window without recurring meetings adds no sheet and no section for people.
+        if let Some(p) = self.people.as_deref_mut()
+            && series_meetings.height() > 0
+        {
+            p.append(Table::SeriesMeetings, &series_meetings);
+            p.append(Table::Series, &series);
+        }
+        match self.partitions.as_deref_mut() {
+            Some(p) => p.series(series, series_meetings),
             None => Ok(()),
         }
     }

@@ -6,14 +6,16 @@
 //! first the headline numbers, each carrying `data-metric="NAME" data-value="RAW"` (English
 //! names, unrounded values) so tools can read them; then the attendance rate over the window
 //! and the distribution of the attended ratio; the departments ranking when a directory is
-//! known; the members with the most absences and the most late arrivals and the meetings with
-//! the lowest attendance, each cut to the top [`TOP_N`] with a note.
+//! known; the recurring meetings ranked by attendance and the members with the longest run of
+//! absences from theirs, when the window has recurring meetings; the members with the most
+//! absences and the most late arrivals and the meetings with the lowest attendance, each cut
+//! to the top [`TOP_N`] with a note.
 //!
 //! [`TOP_N`]: crate::output::overview::TOP_N
 
 use crate::output::charts;
 use crate::output::labels::Labels;
-use crate::output::overview::{Meta, Overview, Top, UserRow};
+use crate::output::overview::{AbsenceRow, Meta, Overview, SeriesRow, Top, UserRow};
 use crate::output::partitions::write_bytes_atomic;
 use anyhow::{Context, Result};
 use minijinja::value::Serde;
@@ -42,6 +44,9 @@ struct Page {
     ratio_svg: Value,
     /// The departments ranking, full width, when a directory is known.
     departments: Option<Table>,
+    /// The recurring meetings ranked and the members' runs of absences, side by side (none
+    /// when the window has no recurring meeting).
+    recurring: Vec<Table>,
     /// The members' lists, side by side.
     tables: Vec<Table>,
     /// The meetings with the lowest attendance, full width.
@@ -221,6 +226,11 @@ pub fn render(o: &Overview, meta: &Meta) -> Result<String> {
             l.members_axis,
         )?),
         departments: o.departments.as_ref().map(|d| departments(d, l)),
+        recurring: o
+            .recurring
+            .as_ref()
+            .map(|r| vec![series_table(&r.ranked, l), absences_table(&r.absences, l)])
+            .unwrap_or_default(),
         tables: vec![
             users_table(
                 "most-absent",
@@ -295,6 +305,92 @@ fn departments(d: &Top<crate::output::overview::DepartmentRow>, l: &'static Labe
             })
             .collect(),
         note: cut_note(d, l),
+        nothing: l.nothing_to_show,
+    }
+}
+
+fn series_table(top: &Top<SeriesRow>, l: &'static Labels) -> Table {
+    let header = |text, num| Header { text, num };
+    let headers = vec![
+        header("#", true),
+        header(l.series, false),
+        header(l.held, true),
+        header(l.invited, true),
+        header(l.attended, true),
+        header(l.attendance_rate, true),
+    ];
+    Table {
+        id: "series-ranked",
+        title: l.series_ranked,
+        span: headers.len(),
+        headers,
+        rows: top
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                vec![
+                    Cell::num((i + 1).to_string()),
+                    Cell {
+                        sub: Some(r.meetingid.clone()),
+                        ..Cell::text(r.title.clone().unwrap_or_default())
+                    },
+                    Cell::num(group(r.held)),
+                    Cell::num(group(r.invited)),
+                    Cell::num(group(r.attended)),
+                    Cell::rate(r.rate),
+                ]
+            })
+            .collect(),
+        note: cut_note(top, l),
+        nothing: l.nothing_to_show,
+    }
+}
+
+/// The members who stopped coming: their name (or id, or pseudonym), the series, the run.
+fn absences_table(top: &Top<AbsenceRow>, l: &'static Labels) -> Table {
+    let header = |text, num| Header { text, num };
+    let headers = vec![
+        header(l.member, false),
+        header(l.series, false),
+        header(l.absences_in_a_row, true),
+        header(l.attended, true),
+        header(l.invited, true),
+        header(l.last_attended, false),
+    ];
+    Table {
+        id: "series-absences",
+        title: l.longest_absences,
+        span: headers.len(),
+        headers,
+        rows: top
+            .rows
+            .iter()
+            .map(|r| {
+                let who = match &r.name {
+                    Some(name) => Cell {
+                        sub: Some(r.attendee_id.clone()),
+                        ..Cell::text(name.clone())
+                    },
+                    None => Cell::text(r.attendee_id.clone()),
+                };
+                vec![
+                    who,
+                    Cell::text(r.series_title.clone().unwrap_or(r.meetingid.clone())),
+                    Cell::num(group(r.absences_in_a_row)),
+                    Cell::num(group(r.attended)),
+                    Cell::num(group(r.invited)),
+                    Cell {
+                        nowrap: true,
+                        ..Cell::text(
+                            r.last_attended
+                                .map_or_else(|| "–".to_string(), |d| d.to_string()),
+                        )
+                    },
+                ]
+            })
+            .collect(),
+        note: cut_note(top, l),
         nothing: l.nothing_to_show,
     }
 }
@@ -509,6 +605,7 @@ mod tests {
             most_absent: Top::default(),
             most_late: Top::default(),
             departments: None,
+            recurring: None,
         }
     }
 

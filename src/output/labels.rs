@@ -38,6 +38,12 @@ pub struct Labels {
     pub most_absent: &'static str,
     pub most_late: &'static str,
     pub lowest_meetings: &'static str,
+    pub series_ranked: &'static str,
+    pub longest_absences: &'static str,
+    pub series: &'static str,
+    pub held: &'static str,
+    pub absences_in_a_row: &'static str,
+    pub last_attended: &'static str,
     pub department: &'static str,
     pub member: &'static str,
     pub meeting: &'static str,
@@ -80,6 +86,12 @@ const ZH_CN: Labels = Labels {
     most_absent: "缺席最多的成员",
     most_late: "迟到最多的成员",
     lowest_meetings: "出勤率最低的会议",
+    series_ranked: "周期会议出勤率排名",
+    longest_absences: "周期会议连续缺席最久的成员",
+    series: "周期会议",
+    held: "已举行场次",
+    absences_in_a_row: "连续缺席场次",
+    last_attended: "最近出席",
     department: "部门",
     member: "成员",
     meeting: "会议",
@@ -122,6 +134,12 @@ const EN: Labels = Labels {
     most_absent: "Members with the most absences",
     most_late: "Members with the most late arrivals",
     lowest_meetings: "Meetings with the lowest attendance",
+    series_ranked: "Recurring meetings by attendance rate",
+    longest_absences: "Members absent from their recurring meetings the longest",
+    series: "Recurring meeting",
+    held: "Held",
+    absences_in_a_row: "Absences in a row",
+    last_attended: "Last attended",
     department: "Department",
     member: "Member",
     meeting: "Meeting",
@@ -155,6 +173,8 @@ impl Labels {
             (true, Table::Attendance) => "出勤明细",
             (true, Table::Meetings) => "会议",
             (true, Table::Users) => "参会人",
+            (true, Table::Series) => "周期会议出勤",
+            (true, Table::SeriesMeetings) => "周期会议",
             (false, t) => t.name(),
         }
     }
@@ -171,6 +191,10 @@ impl Labels {
             (Some(Table::Users), "left_early_count") => Some("早退次数"),
             (Some(Table::Users), "attendance_rate") => Some("个人出勤率"),
             (Some(Table::Users), "total_attendance_s") => Some("累计参会时长"),
+            (Some(Table::Series), "late_count") => Some("迟到次数"),
+            (Some(Table::Series), "attendance_rate") => Some("个人出勤率"),
+            (Some(Table::SeriesMeetings), "members_invited") => Some("应到人次"),
+            (Some(Table::SeriesMeetings), "members_attended") => Some("实到人次"),
             _ => None,
         };
         per_table
@@ -192,6 +216,7 @@ impl Labels {
                 "ended" => Cow::Borrowed("已结束"),
                 "cancelled" => Cow::Borrowed("已取消"),
                 "expired" => Cow::Borrowed("已过期"),
+                "deleted" => Cow::Borrowed("已删除"),
                 "unknown" => Cow::Borrowed("未知"),
                 other => match other.strip_prefix("unknown_") {
                     Some(code) => Cow::Owned(format!("未知（{code}）")),
@@ -332,6 +357,18 @@ fn zh_header(column: &str) -> Option<&'static str> {
         "parent_id" => "上级部门ID",
         "depth" => "层级",
         "members" => "成员数",
+        "sub_meetingid" => "子会议ID",
+        "series_title" => "周期会议主题",
+        "occurrences_invited" => "应参加场次",
+        "occurrences_attended" => "出席场次",
+        "last_attended_date" => "最近出席日期",
+        "absences_in_a_row" => "连续缺席场次",
+        "occurrences_scheduled" => "计划场次",
+        "occurrences_held" => "已举行场次",
+        "occurrences_deleted" => "已删除场次",
+        "occurrences_unlisted" => "未列出场次",
+        "first_occurrence_start" => "首场开始时间",
+        "last_occurrence_start" => "末场开始时间",
         _ => return None,
     })
 }
@@ -339,7 +376,9 @@ fn zh_header(column: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transform::flatten::OCCURRENCE_COLUMNS;
     use crate::transform::people::DEPARTMENTS_COLUMNS;
+    use crate::transform::series::{SERIES_COLUMNS, SERIES_MEETINGS_COLUMNS};
     use crate::transform::summary::{MEETINGS_COLUMNS, USERS_COLUMNS};
 
     #[test]
@@ -350,6 +389,9 @@ mod tests {
             (Some(Table::Meetings), &MEETINGS_COLUMNS[..]),
             (Some(Table::Users), &USERS_COLUMNS[..]),
             (None, &DEPARTMENTS_COLUMNS[..]),
+            (Some(Table::Attendance), &OCCURRENCE_COLUMNS[..]),
+            (Some(Table::Series), &SERIES_COLUMNS[..]),
+            (Some(Table::SeriesMeetings), &SERIES_MEETINGS_COLUMNS[..]),
         ] {
             for c in columns {
                 assert_ne!(zh.header(table, c), *c, "{c} has no Chinese header");
@@ -358,6 +400,8 @@ mod tests {
         }
         assert_eq!(zh.header(Some(Table::Meetings), "late_count"), "迟到人数");
         assert_eq!(zh.header(Some(Table::Users), "late_count"), "迟到次数");
+        assert_eq!(zh.header(Some(Table::Series), "late_count"), "迟到次数");
+        assert_eq!(zh.value("status", "deleted"), "已删除");
     }
 
     #[test]

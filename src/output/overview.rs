@@ -65,6 +65,8 @@ pub struct Collector {
     ratio_n: u64,
     users: Option<DataFrame>,
     departments: Option<DataFrame>,
+    series: Option<DataFrame>,
+    series_meetings: Option<DataFrame>,
 }
 
 /// The headline numbers of the window's counted meetings.
@@ -137,6 +139,42 @@ pub struct DepartmentRow {
     pub rate: Option<f64>,
 }
 
+/// A recurring meeting of the ranking (a row of `series_meetings`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    pub meetingid: String,
+    pub title: Option<String>,
+    /// Occurrences held in the window.
+    pub held: i64,
+    /// Member rows of the held occurrences, and those attended.
+    pub invited: i64,
+    pub attended: i64,
+    pub rate: Option<f64>,
+}
+
+/// A member's run of absences in a recurring meeting (a row of `series`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AbsenceRow {
+    pub series_title: Option<String>,
+    pub meetingid: String,
+    /// The userid (or pseudonym) and the name, when the directory is known.
+    pub attendee_id: String,
+    pub name: Option<String>,
+    pub absences_in_a_row: i64,
+    /// Occurrences attended of those held that listed the member.
+    pub attended: i64,
+    pub invited: i64,
+    pub last_attended: Option<NaiveDate>,
+}
+
+/// The recurring meetings of the window: ranked by attendance, and the members who stopped
+/// coming (the longest runs of absences first).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Recurring {
+    pub ranked: Top<SeriesRow>,
+    pub absences: Top<AbsenceRow>,
+}
+
 /// A list cut to [`TOP_N`] rows, with the number it was cut from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Top<T> {
@@ -159,6 +197,8 @@ pub struct Overview {
     pub most_late: Top<UserRow>,
     /// Present once a departments frame is known (the directory); ranked by attendance rate.
     pub departments: Option<Top<DepartmentRow>>,
+    /// Present when the window has recurring meetings.
+    pub recurring: Option<Recurring>,
 }
 
 impl Collector {
@@ -173,6 +213,8 @@ impl Collector {
             ratio_n: 0,
             users: None,
             departments: None,
+            series: None,
+            series_meetings: None,
         }
     }
 
@@ -184,6 +226,8 @@ impl Collector {
                 .add_ratios(rows)
                 .context("the attended-ratio histogram")?,
             Table::Users => self.users = Some(rows.clone()),
+            Table::Series => self.series = Some(rows.clone()),
+            Table::SeriesMeetings => self.series_meetings = Some(rows.clone()),
         }
         Ok(())
     }
@@ -251,6 +295,13 @@ impl Collector {
             Some(d) => Some(rank_departments(d)?),
             None => None,
         };
+        let recurring = match (&self.series_meetings, &self.series) {
+            (Some(m), Some(s)) if m.height() > 0 => Some(Recurring {
+                ranked: rank_series(m)?,
+                absences: longest_absences(s)?,
+            }),
+            _ => None,
+        };
         Ok(Overview {
             headline,
             statuses: self
@@ -265,6 +316,7 @@ impl Collector {
             most_absent,
             most_late,
             departments,
+            recurring,
         })
     }
 
@@ -422,6 +474,85 @@ fn top_users(u: &DataFrame) -> Result<(Top<UserRow>, Top<UserRow>)> {
     let mut late: Vec<UserRow> = all.into_iter().filter(|r| r.late > 0).collect();
     late.sort_by(|a, b| b.late.cmp(&a.late).then_with(|| a.userid.cmp(&b.userid)));
     Ok((cut(absent), cut(late)))
+}
+
+fn texts(df: &DataFrame, column: &str) -> Result<StringChunked> {
+    Ok(df.column(column)?.str()?.clone())
+}
+
+fn ints(df: &DataFrame, column: &str) -> Result<Int64Chunked> {
+    Ok(df.column(column)?.cast(&DataType::Int64)?.i64()?.clone())
+}
+
+/// Recurring meetings with held occurrences, highest attendance rate first (then the most
+/// invited, then the title); series without a rate last.
+fn rank_series(m: &DataFrame) -> Result<Top<SeriesRow>> {
+    let (ids, titles) = (texts(m, "meetingid")?, texts(m, "series_title")?);
+    let (held, invited) = (ints(m, "occurrences_held")?, ints(m, "members_invited")?);
+    let attended = ints(m, "members_attended")?;
+    let rate = m.column("attendance_rate")?.f64()?;
+    let mut rows: Vec<SeriesRow> = (0..m.height())
+        .map(|i| SeriesRow {
+            meetingid: ids.get(i).unwrap_or_default().to_string(),
+            title: titles.get(i).map(str::to_string),
+            held: held.get(i).unwrap_or(0),
+            invited: invited.get(i).unwrap_or(0),
+            attended: attended.get(i).unwrap_or(0),
+            rate: rate.get(i),
+        })
+        .filter(|r| r.held > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        b.rate
+            .unwrap_or(f64::NEG_INFINITY)
+            .total_cmp(&a.rate.unwrap_or(f64::NEG_INFINITY))
+            .then(b.invited.cmp(&a.invited))
+            .then_with(|| a.title.cmp(&b.title))
+            .then_with(|| a.meetingid.cmp(&b.meetingid))
+    });
+    Ok(cut(rows))
+}
+
+/// Members of recurring meetings absent from their latest occurrences, the longest run first
+/// (then the fewest attended, then the series and the member).
+fn longest_absences(s: &DataFrame) -> Result<Top<AbsenceRow>> {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    let (ids, titles) = (texts(s, "meetingid")?, texts(s, "series_title")?);
+    let (kinds, who, names) = (
+        texts(s, "attendee_kind")?,
+        texts(s, "attendee_id")?,
+        texts(s, "name")?,
+    );
+    let runs = ints(s, "absences_in_a_row")?;
+    let (attended, invited) = (
+        ints(s, "occurrences_attended")?,
+        ints(s, "occurrences_invited")?,
+    );
+    let last = s.column("last_attended_date")?.date()?.physical().clone();
+    let mut rows: Vec<AbsenceRow> = (0..s.height())
+        .filter(|&i| kinds.get(i) == Some(KIND_MEMBER) && runs.get(i).unwrap_or(0) > 0)
+        .map(|i| AbsenceRow {
+            series_title: titles.get(i).map(str::to_string),
+            meetingid: ids.get(i).unwrap_or_default().to_string(),
+            attendee_id: who.get(i).unwrap_or_default().to_string(),
+            name: names.get(i).map(str::to_string),
+            absences_in_a_row: runs.get(i).unwrap_or(0),
+            attended: attended.get(i).unwrap_or(0),
+            invited: invited.get(i).unwrap_or(0),
+            last_attended: last
+                .get(i)
+                .and_then(|d| epoch.checked_add_signed(chrono::TimeDelta::days(d.into()))),
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.absences_in_a_row
+            .cmp(&a.absences_in_a_row)
+            .then(a.attended.cmp(&b.attended))
+            .then_with(|| a.series_title.cmp(&b.series_title))
+            .then_with(|| a.meetingid.cmp(&b.meetingid))
+            .then_with(|| a.attendee_id.cmp(&b.attendee_id))
+    });
+    Ok(cut(rows))
 }
 
 /// Departments by attendance rate, highest first (departments without a rate last).

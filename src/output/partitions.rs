@@ -1,7 +1,8 @@
 //! Writes the tables as a Hive-style dataset, atomically, one partition at a time.
 //!
 //! Layout: `OUT/attendance/dt=YYYY-MM-DD/part-0.{csv,parquet}`, the same for
-//! `meetings`, and `OUT/users/window=FROM_TO/part-0.*`, each finished partition marked by
+//! `meetings`, and `OUT/users/window=FROM_TO/part-0.*` (the same for `departments`, `series`
+//! and `series_meetings`), each finished partition marked by
 //! `_SUCCESS`. Every file is written to a temporary name in its own folder, fsynced, then
 //! renamed, so a reader never sees half a file. A run replaces exactly the partitions of its
 //! window: dates of the window that now have no meetings lose their old partition.
@@ -43,6 +44,8 @@ pub struct Written {
     pub users_rows: usize,
     /// Rows of the `departments` table (0 without a directory).
     pub departments_rows: usize,
+    /// Rows of the `series` table (0 without recurring meetings).
+    pub series_rows: usize,
     pub partitions_written: usize,
     pub partitions_removed: usize,
     /// Old partitions of window dates without rows this time, kept because some of the run's
@@ -258,25 +261,36 @@ impl TableSink for WindowSink<'_> {
     /// Queues the users summary of the window.
     fn users(&mut self, users: DataFrame) -> Result<()> {
         self.written.users_rows += users.height();
-        let dir = self
-            .out_dir
-            .join(Table::Users.name())
-            .join(format!("window={}", self.window.label()));
+        let dir = self.window_dir(Table::Users.name());
         self.send(dir, users)
     }
 
     /// Queues the departments rollup of the window: `departments/window=FROM_TO/`.
     fn departments(&mut self, departments: DataFrame) -> Result<()> {
         self.written.departments_rows += departments.height();
-        let dir = self
-            .out_dir
-            .join(DEPARTMENTS_TABLE)
-            .join(format!("window={}", self.window.label()));
+        let dir = self.window_dir(DEPARTMENTS_TABLE);
         self.send(dir, departments)
+    }
+
+    /// Queues the recurring meetings' tables: `series/window=FROM_TO/` and
+    /// `series_meetings/window=FROM_TO/`.
+    fn series(&mut self, series: DataFrame, series_meetings: DataFrame) -> Result<()> {
+        self.written.series_rows += series.height();
+        let dir = self.window_dir(Table::Series.name());
+        self.send(dir, series)?;
+        let dir = self.window_dir(Table::SeriesMeetings.name());
+        self.send(dir, series_meetings)
     }
 }
 
 impl WindowSink<'_> {
+    /// The folder of a table of the whole window: `OUT/<table>/window=FROM_TO`.
+    fn window_dir(&self, table: &str) -> PathBuf {
+        self.out_dir
+            .join(table)
+            .join(format!("window={}", self.window.label()))
+    }
+
     /// Queues the open date of `table`, if any.
     fn flush(&mut self, table: Table) -> Result<()> {
         let Some(at) = self.open.iter().position(|(t, _, _)| *t == table) else {
@@ -298,6 +312,8 @@ impl WindowSink<'_> {
             Table::Attendance => self.written.attendance_rows += df.height(),
             Table::Meetings => self.written.meetings_rows += df.height(),
             Table::Users => self.written.users_rows += df.height(),
+            Table::Series => self.written.series_rows += df.height(),
+            Table::SeriesMeetings => {}
         }
         self.send(self.date_dir(table, date), df)
     }

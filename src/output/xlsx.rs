@@ -3,7 +3,8 @@
 //!
 //! Sheets, in this order: the summary (job, window, zone, generation time, the headline of
 //! [`Overview`], notes), `meetings`, `users`, `departments` (only once a directory provides
-//! the frame), `attendance`. Their names and headers follow `[output] language`. Each table
+//! the frame), `series_meetings` and `series` (only when the window has recurring meetings),
+//! `attendance`. Their names and headers follow `[output] language`. Each table
 //! sheet is in constant-memory mode: rows are streamed to a temporary file as they arrive, so
 //! the attendance rows of a window are never held in memory. Excel holds 1,048,576 rows a
 //! sheet; a longer table continues on `attendance (2)`, `attendance (3)`, …, each with its
@@ -208,6 +209,9 @@ pub struct WorkbookWriter {
     meetings: Series,
     users: Series,
     attendance: Series,
+    /// Recurring meetings: sheets only when the window has some.
+    series: Series,
+    series_meetings: Series,
     /// Data rows per sheet: Excel's limit less the header (lowered by tests).
     rows_per_sheet: u32,
     offsets: OffsetCache,
@@ -242,6 +246,11 @@ impl WorkbookWriter {
             meetings: Series::new(Some(Table::Meetings), labels.sheet(Table::Meetings)),
             users: Series::new(Some(Table::Users), labels.sheet(Table::Users)),
             attendance: Series::new(Some(Table::Attendance), labels.sheet(Table::Attendance)),
+            series: Series::new(Some(Table::Series), labels.sheet(Table::Series)),
+            series_meetings: Series::new(
+                Some(Table::SeriesMeetings),
+                labels.sheet(Table::SeriesMeetings),
+            ),
             rows_per_sheet: EXCEL_MAX_ROWS - 1,
             offsets: OffsetCache::new(tz),
             cells_cut: std::cell::Cell::new(0),
@@ -254,6 +263,8 @@ impl WorkbookWriter {
             Table::Attendance => &mut self.attendance,
             Table::Meetings => &mut self.meetings,
             Table::Users => &mut self.users,
+            Table::Series => &mut self.series,
+            Table::SeriesMeetings => &mut self.series_meetings,
         };
         let ctx = Ctx {
             labels: self.labels,
@@ -302,6 +313,8 @@ impl WorkbookWriter {
             self.meetings,
             self.users,
             departments_series,
+            self.series_meetings,
+            self.series,
             self.attendance,
         ] {
             let last_col = series.specs.len().saturating_sub(1) as u16;

@@ -9,7 +9,7 @@
 //! [`crate::transform::metrics`].
 
 use crate::config::window::local_date;
-use crate::domain::series::StoredBody;
+use crate::domain::series::{KnownOccurrence, StoredBody};
 use crate::domain::{MAX_DURATION_S, MAX_JOIN_COUNT, PLAUSIBLE_TIMES, plausible_time};
 use crate::domain::{MeetingFailure, MeetingStatus};
 use crate::wecom::model::{Attendee, MeetingInfo, without_duplicate_keys};
@@ -21,6 +21,11 @@ use std::collections::HashMap;
 
 pub const KIND_MEMBER: &str = "member";
 pub const KIND_EXTERNAL: &str = "external";
+/// The columns `attendance` and `meetings` gain for recurring meetings (null for one-off
+/// meetings); they come last in both tables.
+pub const OCCURRENCE_COLUMNS: [&str; 2] = ["sub_meetingid", "series_title"];
+/// The `status` of a deleted occurrence of a recurring meeting (no code: WeCom has none).
+pub const STATUS_DELETED: &str = "deleted";
 
 /// Data-quality counters a payroll reviewer wants to see next to the numbers.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -49,6 +54,11 @@ pub struct Quality {
     /// Text cells of the workbook longer than Excel's 32,767 characters, cut to fit and
     /// ending in `…` (the CSV and Parquet tables keep the whole text). 0 without a workbook.
     pub cells_cut: u64,
+    /// Recurring meetings answered without occurrence information (no `sub_meetings`, no
+    /// `current_sub_meetingid`): each stays one meeting at its `meeting_start`.
+    pub series_without_occurrences: u64,
+    /// Occurrences a series' rule expects in the window that no answer ever listed.
+    pub occurrences_unlisted: u64,
 }
 
 impl Quality {
@@ -62,6 +72,8 @@ impl Quality {
         self.duplicate_attendees_merged += o.duplicate_attendees_merged;
         self.attendees_without_id += o.attendees_without_id;
         self.bodies_with_repeated_keys += o.bodies_with_repeated_keys;
+        self.series_without_occurrences += o.series_without_occurrences;
+        self.occurrences_unlisted += o.occurrences_unlisted;
     }
 }
 
@@ -70,10 +82,35 @@ pub struct ParsedMeeting<'a> {
     pub meetingid: &'a str,
     /// The occurrence of a series the body is; `None` for a one-off meeting.
     pub sub_meetingid: Option<&'a str>,
+    /// The series' title (its head's), for an occurrence; `None` for a one-off meeting.
+    pub series_title: Option<&'a str>,
+    /// A deleted occurrence: a meeting row with status `deleted` and no attendees.
+    pub deleted: bool,
     pub info: MeetingInfo<'a>,
 }
 
-impl ParsedMeeting<'_> {
+impl<'a> ParsedMeeting<'a> {
+    /// A deleted occurrence of series `meetingid`, as its head listed it: no body, so its
+    /// schedule and title are the listing's.
+    pub fn deleted_occurrence(
+        meetingid: &'a str,
+        series_title: Option<&'a str>,
+        o: &'a KnownOccurrence,
+    ) -> ParsedMeeting<'a> {
+        ParsedMeeting {
+            meetingid,
+            sub_meetingid: Some(&o.sub_meetingid),
+            series_title,
+            deleted: true,
+            info: MeetingInfo {
+                title: o.title.as_deref().map(std::borrow::Cow::Borrowed),
+                meeting_start: Some(o.start),
+                meeting_duration: Some((o.end - o.start).max(0)),
+                ..MeetingInfo::default()
+            },
+        }
+    }
+
     /// Start time as unix seconds; `None` for 0 or missing.
     pub fn start(&self) -> Option<i64> {
         self.info.meeting_start.filter(|t| *t > 0)
@@ -149,6 +186,8 @@ fn check_errcode<'a>(
         Some(0) | None => Ok(ParsedMeeting {
             meetingid,
             sub_meetingid: None,
+            series_title: None,
+            deleted: false,
             info,
         }),
         Some(code) => Err(MeetingFailure {
@@ -276,7 +315,7 @@ fn push_attendees<'a>(
 ) {
     let info = &m.info;
     let Some(att) = &info.attendees else {
-        q.meetings_without_attendees += 1;
+        q.meetings_without_attendees += u64::from(!m.deleted);
         return;
     };
     let hosts = info.hosts();
@@ -323,6 +362,8 @@ struct MeetingColumns<'a> {
     status: Vec<String>,
     admin: Vec<Option<&'a str>>,
     dept: Vec<Option<i64>>,
+    sub: Vec<Option<&'a str>>,
+    series_title: Vec<Option<&'a str>>,
 }
 
 impl<'a> MeetingColumns<'a> {
@@ -337,6 +378,8 @@ impl<'a> MeetingColumns<'a> {
             status: Vec::with_capacity(n),
             admin: Vec::with_capacity(n),
             dept: Vec::with_capacity(n),
+            sub: Vec::with_capacity(n),
+            series_title: Vec::with_capacity(n),
         }
     }
 
@@ -344,7 +387,7 @@ impl<'a> MeetingColumns<'a> {
         let info = &m.info;
         let start = m.start();
         q.meetings_without_start += u64::from(start.is_none());
-        q.unknown_meeting_status += u64::from(!matches!(info.status, Some(1..=5)));
+        q.unknown_meeting_status += u64::from(!m.deleted && !matches!(info.status, Some(1..=5)));
         q.organizer_from_creator_userid +=
             u64::from(info.admin_userid.is_none() && info.creator_userid.is_some());
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
@@ -358,9 +401,14 @@ impl<'a> MeetingColumns<'a> {
         );
         self.duration.push(info.meeting_duration);
         self.status_code.push(info.status);
-        self.status.push(MeetingStatus::name_of(info.status));
+        self.status.push(match m.deleted {
+            true => STATUS_DELETED.to_string(),
+            false => MeetingStatus::name_of(info.status),
+        });
         self.admin.push(info.organizer());
         self.dept.push(info.main_department);
+        self.sub.push(m.sub_meetingid);
+        self.series_title.push(m.series_title);
     }
 
     fn into_frame(self, tz: Tz) -> PolarsResult<DataFrame> {
@@ -380,6 +428,8 @@ impl<'a> MeetingColumns<'a> {
                 Column::new("status_code".into(), self.status_code),
                 Column::new("admin_userid".into(), self.admin),
                 Column::new("main_department".into(), self.dept),
+                Column::new("sub_meetingid".into(), self.sub),
+                Column::new("series_title".into(), self.series_title),
             ],
         )
     }
@@ -389,7 +439,12 @@ impl<'a> MeetingColumns<'a> {
 fn attendance_frame(meetings: &DataFrame, a: AttendeeColumns, tz: Tz) -> PolarsResult<DataFrame> {
     let dt = datetime_type(tz);
     let idx = IdxCa::from_vec("idx".into(), a.meeting_idx);
-    let per_row = meetings.take(&idx)?;
+    // One-off meetings only (the usual window): the occurrence columns are null, not gathered.
+    let one_off = meetings.column("sub_meetingid")?.null_count() == meetings.height();
+    let per_row = match one_off {
+        true => meetings.drop_many(OCCURRENCE_COLUMNS).take(&idx)?,
+        false => meetings.take(&idx)?,
+    };
     let renamed = |from: &str, to: &str| -> PolarsResult<Column> {
         Ok(per_row.column(from)?.clone().with_name(to.into()))
     };
@@ -420,6 +475,12 @@ fn attendance_frame(meetings: &DataFrame, a: AttendeeColumns, tz: Tz) -> PolarsR
         Column::new("cumulative_time_s".into(), a.cumulative),
         Column::new("is_host".into(), a.is_host),
     ]);
+    for name in OCCURRENCE_COLUMNS {
+        cols.push(match one_off {
+            true => Column::full_null(name.into(), rows, &DataType::String),
+            false => per_row.column(name)?.clone(),
+        });
+    }
     DataFrame::new(rows, cols)
 }
 

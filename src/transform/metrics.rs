@@ -9,6 +9,7 @@
 //!   duration is 0 or unknown;
 //! - `is_late` / `is_left_early`: the value exceeds the grace period.
 
+use crate::transform::flatten::OCCURRENCE_COLUMNS;
 use polars::prelude::*;
 
 /// Column order of the `attendance` table: the spec's columns, then the additions.
@@ -108,8 +109,10 @@ fn exceeds_grace(name: &str, grace_s: i64) -> Expr {
     col(name).gt(lit(grace_s)).fill_null(lit(false))
 }
 
-/// Adds the metric columns to the flattened rows and puts the columns in table order.
+/// Adds the metric columns to the flattened rows and puts the columns in table order
+/// ([`ATTENDANCE_COLUMNS`], then the occurrence columns, which the table builder moves last).
 pub fn derive(rows: DataFrame, grace_s: i64) -> PolarsResult<DataFrame> {
+    let columns = ATTENDANCE_COLUMNS.iter().chain(&OCCURRENCE_COLUMNS);
     rows.lazy()
         .with_column(attended())
         .with_columns([late_s(), left_early_s(), attended_ratio()])
@@ -117,7 +120,7 @@ pub fn derive(rows: DataFrame, grace_s: i64) -> PolarsResult<DataFrame> {
             exceeds_grace("late_s", grace_s).alias("is_late"),
             exceeds_grace("left_early_s", grace_s).alias("is_left_early"),
         ])
-        .select(ATTENDANCE_COLUMNS.map(col))
+        .select(columns.map(|c| col(*c)).collect::<Vec<_>>())
         .collect()
 }
 
@@ -236,6 +239,7 @@ mod tests {
     fn the_table_has_every_column_the_spec_names() {
         let df = rows(3600, &[&member(1, START, START + 10, 10)]);
         let names: Vec<&str> = df.get_column_names().iter().map(|s| s.as_str()).collect();
-        assert_eq!(names, ATTENDANCE_COLUMNS);
+        assert_eq!(names[..ATTENDANCE_COLUMNS.len()], ATTENDANCE_COLUMNS);
+        assert_eq!(names[ATTENDANCE_COLUMNS.len()..], OCCURRENCE_COLUMNS);
     }
 }

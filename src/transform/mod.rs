@@ -8,5 +8,6 @@ pub mod flatten;
 pub mod metrics;
 pub mod people;
 pub mod pseudonym;
+pub mod series;
 pub mod summary;
 pub mod tables;

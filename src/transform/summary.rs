@@ -5,7 +5,7 @@
 //! no attendee rows still has its row (with zero counts); `users` covers members (and converted
 //! external users) over the meetings whose status counts, by default only `ended` ones.
 
-use crate::transform::flatten::{KIND_EXTERNAL, KIND_MEMBER};
+use crate::transform::flatten::{KIND_EXTERNAL, KIND_MEMBER, OCCURRENCE_COLUMNS};
 use polars::prelude::*;
 
 pub const MEETINGS_COLUMNS: [&str; 18] = [
@@ -59,10 +59,18 @@ fn ratio(num: &str, den: &str) -> Expr {
         .otherwise(lit(Null {}).cast(DataType::Float64))
 }
 
-/// One row per meeting, in the order of `meetings` (start, then id).
+/// One row per meeting (one per occurrence of a recurring meeting), in the order of
+/// `meetings` (start, then id).
 pub fn meetings(meetings: DataFrame, attendance: &DataFrame) -> PolarsResult<DataFrame> {
     let attended = col("attended");
-    let agg = attendance.clone().lazy().group_by([col("meetingid")]).agg([
+    // An occurrence is (meetingid, sub_meetingid); a frame of one-off meetings only (the
+    // usual case) is keyed by meetingid alone, as cheap as before occurrences existed.
+    let series = meetings.column("sub_meetingid")?.null_count() < meetings.height();
+    let keys = match series {
+        true => vec![col("meetingid"), col("sub_meetingid")],
+        false => vec![col("meetingid")],
+    };
+    let agg = attendance.clone().lazy().group_by(keys.clone()).agg([
         count(is_member()).alias("members_invited"),
         count(is_member().and(attended.clone())).alias("members_attended"),
         count(
@@ -96,10 +104,16 @@ pub fn meetings(meetings: DataFrame, attendance: &DataFrame) -> PolarsResult<Dat
     let mut columns: Vec<Expr> = MEETINGS_COLUMNS.map(col).to_vec();
     columns.push(col("rejoin_count"));
     columns.push(col("status_code"));
+    columns.extend(OCCURRENCE_COLUMNS.map(col));
+    // A one-off meeting's null sub_meetingid matches its rows' null.
+    let args = JoinArgs {
+        nulls_equal: true,
+        ..JoinArgs::new(JoinType::Left)
+    };
     meetings
         .lazy()
         .with_row_index("_order", None)
-        .left_join(agg, col("meetingid"), col("meetingid"))
+        .join(agg, keys.clone(), keys, args)
         .with_columns([
             zero("members_invited"),
             zero("members_attended"),

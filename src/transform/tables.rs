@@ -8,12 +8,19 @@
 //! [`TableSink`] (the output stage writes a date as soon as it is complete). Peak memory is therefore two
 //! chunks of JSON, the dates being written and the users' partial sums — not the window's
 //! tables. Only the users summary is combined over the whole window, at the end.
+//!
+//! Recurring meetings: each occurrence's body is a meeting of its own (its start, date and
+//! status), with `sub_meetingid` and `series_title` filled; deleted occurrences (listed by
+//! the catalog, no body) become `meetings` rows with status `deleted`, merged into the stream
+//! at their scheduled date; the `series` and `series_meetings` tables are built at the end.
+//! With an empty catalog (a window of one-off meetings) none of this runs.
 
 use crate::config::job::Job;
 use crate::domain::MeetingFailure;
 pub use crate::domain::series::{SeriesInWindow, StoredBody};
 use crate::transform::flatten::{self, Quality};
 use crate::transform::people::{self, People};
+use crate::transform::series::{self as series_tables, Catalog, Gathered};
 use crate::transform::{metrics, summary};
 use anyhow::{Context, Result};
 use polars::prelude::*;
@@ -32,6 +39,10 @@ pub enum Table {
     Attendance,
     Meetings,
     Users,
+    /// Recurring meetings: one row per series × attendee.
+    Series,
+    /// Recurring meetings: one row per series.
+    SeriesMeetings,
 }
 
 impl Table {
@@ -41,6 +52,8 @@ impl Table {
             Table::Attendance => "attendance",
             Table::Meetings => "meetings",
             Table::Users => "users",
+            Table::Series => "series",
+            Table::SeriesMeetings => "series_meetings",
         }
     }
 }
@@ -55,6 +68,12 @@ pub trait TableSink {
     /// The departments rollup of the whole window, once, after the users.
     fn departments(&mut self, departments: DataFrame) -> Result<()> {
         let _ = departments;
+        Ok(())
+    }
+    /// The `series` and `series_meetings` tables of the whole window, once, at the end (both
+    /// empty, with their columns, for a window without recurring meetings).
+    fn series(&mut self, series: DataFrame, series_meetings: DataFrame) -> Result<()> {
+        let _ = (series, series_meetings);
         Ok(())
     }
 }
@@ -96,6 +115,13 @@ where
     F: FnOnce(&mut dyn FnMut(Chunk) -> Result<()>) -> Result<()> + Send,
 {
     let t = Instant::now();
+    let catalog = Catalog::new(series);
+    // The deleted occurrences' meetings rows, in start order, not yet handed on.
+    let mut deleted = match catalog.has_deleted() {
+        true => Some(slice_tables(catalog.deleted_meetings(), job, people, &catalog)?.meetings),
+        false => None,
+    };
+    let mut gathered = Gathered::default();
     let mut departments: Option<DataFrame> = None;
     let mut missing = std::collections::HashSet::new();
     let (tx, rx) = mpsc::sync_channel::<Chunk>(1);
@@ -110,10 +136,18 @@ where
                     .map_err(|_| anyhow::anyhow!("the table builder stopped"))
             })
         });
-        for chunk in rx {
+        for mut chunk in rx {
+            if catalog.has_deleted() {
+                // The heads say deleted: a body fetched before the deletion is not a meeting.
+                chunk.retain(|b| {
+                    !b.sub_meetingid
+                        .as_deref()
+                        .is_some_and(|s| catalog.is_deleted(&b.meetingid, s))
+                });
+            }
             let results: Vec<_> = chunk
                 .par_chunks(SLICE_MEETINGS)
-                .map(|slice| flatten_slice(slice, job, people))
+                .map(|slice| flatten_slice(slice, job, people, &catalog))
                 .collect();
             for r in results {
                 let (part, failed) = r?;
@@ -130,8 +164,15 @@ where
                     }
                     None => departments = Some(part.departments),
                 }
+                if let Some(g) = part.series {
+                    gathered.merge(g);
+                }
                 sink.append(Table::Attendance, &part.attendance)?;
-                sink.append(Table::Meetings, &part.meetings)?;
+                let rows = match &mut deleted {
+                    Some(d) => with_deleted_until(part.meetings, d)?,
+                    None => part.meetings,
+                };
+                sink.append(Table::Meetings, &rows)?;
                 match &mut users {
                     Some(u) => {
                         u.vstack_mut_owned(part.users)?;
@@ -145,10 +186,13 @@ where
             .map_err(|_| anyhow::anyhow!("the body feeder thread panicked"))?
             .context("reading the stored bodies")
     })?;
+    if let Some(rest) = deleted.filter(|d| d.height() > 0) {
+        sink.append(Table::Meetings, &rest)?;
+    }
     let users = match users {
         Some(u) => u,
         // An empty window still gets its (empty) users table, with its columns.
-        None => flatten_slice(&[], job, people)?.0.users,
+        None => flatten_slice(&[], job, people, &catalog)?.0.users,
     };
     let users = people::annotate_users(summary::users_combine(users)?, people)?;
     sink.users(people.pseudonymize(users)?)?;
@@ -165,6 +209,9 @@ where
     if !people.history.is_empty() {
         quality.people_missing_from_directory = missing.len() as u64;
     }
+    quality.occurrences_unlisted = catalog.unlisted();
+    let (series_rows, series_meetings) = series_tables::tables(gathered, &catalog, people, job.tz)?;
+    sink.series(people.pseudonymize(series_rows)?, series_meetings)?;
     tracing::debug!(
         ms = t.elapsed().as_millis(),
         meetings,
@@ -177,37 +224,95 @@ where
 
 /// Parses and flattens one slice of meetings, derives its per-row metrics, summarises its
 /// meetings (a meeting's rows never span two slices) and its users' partial sums.
-fn flatten_slice(
-    slice: &[StoredBody],
+fn flatten_slice<'a>(
+    slice: &'a [StoredBody],
     job: &Job,
     people: &People,
+    catalog: &Catalog<'a>,
 ) -> PolarsResult<(SliceTables, Vec<MeetingFailure>)> {
     let (mut parsed, mut failed) = flatten::parse_batch(slice);
     let repaired = flatten::repair(slice, &failed);
     let more = flatten::reparse(&repaired, &mut failed);
     let repaired_count = more.len() as u64;
     parsed.extend(more);
-    let mut flat = flatten::flatten(parsed, job.tz)?;
-    flat.quality.bodies_with_repeated_keys += repaired_count;
+    if !catalog.is_empty() {
+        for m in parsed.iter_mut().filter(|m| m.sub_meetingid.is_some()) {
+            m.series_title = catalog.title(m.meetingid);
+        }
+    }
+    let mut tables = slice_tables(parsed, job, people, catalog)?;
+    tables.quality.bodies_with_repeated_keys += repaired_count;
+    Ok((tables, failed))
+}
+
+/// The tables of parsed meetings: rows with their metrics, names and pseudonyms, the
+/// meetings' summary, the users' and departments' partial sums, the held occurrences of
+/// series (when the window has series).
+fn slice_tables(
+    parsed: Vec<flatten::ParsedMeeting<'_>>,
+    job: &Job,
+    people: &People,
+    catalog: &Catalog<'_>,
+) -> PolarsResult<SliceTables> {
+    let flat = flatten::flatten(parsed, job.tz)?;
     let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;
     let attendance = people::annotate_attendance(attendance, people)?;
     let meetings = summary::meetings(flat.meetings, &attendance)?;
     let meetings = people::annotate_meetings(meetings, people)?;
+    let series = match catalog.is_empty() {
+        true => None,
+        false => Some(Gathered::of(&meetings, &attendance)?),
+    };
     let statuses = &job.metrics.user_statuses;
     let users = summary::users_partial(&attendance, statuses)?;
     let departments = people::departments_partial(&attendance, statuses)?;
     let missing = people::missing_member_ids(&attendance, statuses)?;
-    Ok((
-        SliceTables {
-            meetings: people.pseudonymize(meetings)?,
-            attendance: people.pseudonymize(attendance)?,
-            users,
-            departments,
-            missing,
-            quality: flat.quality,
-        },
-        failed,
-    ))
+    Ok(SliceTables {
+        meetings: occurrence_columns_last(people.pseudonymize(meetings)?)?,
+        attendance: occurrence_columns_last(people.pseudonymize(attendance)?)?,
+        users,
+        departments,
+        missing,
+        series,
+        quality: flat.quality,
+    })
+}
+
+/// `df` with `sub_meetingid` and `series_title` moved to the end: they came with recurring
+/// meetings, after every other column, so readers by position keep theirs.
+fn occurrence_columns_last(df: DataFrame) -> PolarsResult<DataFrame> {
+    let mut names: Vec<PlSmallStr> = df
+        .get_column_names()
+        .into_iter()
+        .filter(|n| !flatten::OCCURRENCE_COLUMNS.contains(&n.as_str()))
+        .cloned()
+        .collect();
+    names.extend(flatten::OCCURRENCE_COLUMNS.map(PlSmallStr::from_static));
+    df.select(names)
+}
+
+/// `meetings` (one slice's, in start order) with the deleted occurrences of `deleted` (in
+/// start order) up to the slice's last date merged in, in start order; those leave
+/// `deleted`. Rows reach the sink in date order either way.
+fn with_deleted_until(meetings: DataFrame, deleted: &mut DataFrame) -> PolarsResult<DataFrame> {
+    let Some(last) = meetings.column("meeting_date")?.date()?.physical().max() else {
+        return Ok(meetings);
+    };
+    let dates = deleted.column("meeting_date")?.date()?.physical().clone();
+    let due = dates
+        .iter()
+        .take_while(|d| d.is_some_and(|d| d <= last))
+        .count();
+    if due == 0 {
+        return Ok(meetings);
+    }
+    let mut merged = meetings;
+    merged.vstack_mut_owned(deleted.slice(0, due))?;
+    *deleted = deleted.slice(due as i64, deleted.height() - due);
+    merged.sort(
+        ["meeting_start", "meetingid", "sub_meetingid"],
+        SortMultipleOptions::default().with_maintain_order(true),
+    )
 }
 
 /// What one slice contributes: its rows, its meetings' summary, its users' partial sums.
@@ -217,6 +322,8 @@ struct SliceTables {
     users: DataFrame,
     departments: DataFrame,
     missing: std::collections::HashSet<String>,
+    /// Held occurrences of series; `None` when the window has no series.
+    series: Option<Gathered>,
     quality: Quality,
 }
 

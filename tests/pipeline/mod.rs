@@ -180,6 +180,11 @@ fn a_date_window_writes_only_that_dates_partitions() {
             "departments/window=2026-11-17_2026-11-17/part-0.csv",
             "meetings/dt=2026-11-17/_SUCCESS",
             "meetings/dt=2026-11-17/part-0.csv",
+            // Written with their header even when the window has no recurring meeting.
+            "series/window=2026-11-17_2026-11-17/_SUCCESS",
+            "series/window=2026-11-17_2026-11-17/part-0.csv",
+            "series_meetings/window=2026-11-17_2026-11-17/_SUCCESS",
+            "series_meetings/window=2026-11-17_2026-11-17/part-0.csv",
             "users/window=2026-11-17_2026-11-17/_SUCCESS",
             "users/window=2026-11-17_2026-11-17/part-0.csv",
         ]
