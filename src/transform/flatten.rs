@@ -207,23 +207,30 @@ fn check_errcode<'a>(
 
 /// Parses one stored body, keeping the occurrence it belongs to.
 pub fn parse_stored(b: &StoredBody) -> Result<ParsedMeeting<'_>, MeetingFailure> {
-    let mut m = parse_body(&b.meetingid, &b.body)?;
-    m.sub_meetingid = b.sub_meetingid.as_deref();
-    Ok(m)
+    match parse_body(&b.meetingid, &b.body) {
+        Ok(mut m) => {
+            m.sub_meetingid = b.sub_meetingid.as_deref();
+            Ok(m)
+        }
+        Err(mut f) => {
+            f.sub_meetingid = b.sub_meetingid.clone();
+            Err(f)
+        }
+    }
 }
 
 /// The failed bodies of a batch that repeat a key, re-encoded with each key once (the last
 /// value wins), for [`reparse`]. Typed parsing refuses a repeated key; a body that only repeats
 /// one is still a meeting.
 pub fn repair(bodies: &[StoredBody], failed: &[MeetingFailure]) -> Vec<StoredBody> {
-    let failed: std::collections::HashSet<&str> = failed
+    let failed: std::collections::HashSet<(&str, Option<&str>)> = failed
         .iter()
         .filter(|f| f.errcode.is_none())
-        .map(|f| f.meetingid.as_str())
+        .map(|f| (f.meetingid.as_str(), f.sub_meetingid.as_deref()))
         .collect();
     bodies
         .iter()
-        .filter(|b| failed.contains(b.meetingid.as_str()))
+        .filter(|b| failed.contains(&(b.meetingid.as_str(), b.sub_meetingid.as_deref())))
         .filter_map(|b| {
             without_duplicate_keys(&b.body)
                 .filter(|fixed| *fixed != b.body)
@@ -245,7 +252,7 @@ pub fn reparse<'a>(
     let mut ok = Vec::new();
     for b in repaired {
         if let Ok(m) = parse_stored(b) {
-            failed.retain(|f| f.meetingid != b.meetingid);
+            failed.retain(|f| (&f.meetingid, &f.sub_meetingid) != (&b.meetingid, &b.sub_meetingid));
             ok.push(m);
         }
     }
@@ -390,6 +397,8 @@ impl<'a> MeetingColumns<'a> {
         q.unknown_meeting_status += u64::from(!m.deleted && !matches!(info.status, Some(1..=5)));
         q.organizer_from_creator_userid +=
             u64::from(info.admin_userid.is_none() && info.creator_userid.is_some());
+        q.series_without_occurrences +=
+            u64::from(m.sub_meetingid.is_none() && info.is_series_without_occurrences());
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
         self.id.push(m.meetingid);
         self.title.push(info.title.as_deref());

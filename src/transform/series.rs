@@ -912,6 +912,59 @@ mod tests {
     }
 
     #[test]
+    fn a_series_answered_without_occurrences_stays_one_meeting_and_is_counted() {
+        let start = at(10, 5, 10, 0);
+        let head = |extra: &str| {
+            format!(
+                r#"{{"title":"周会","meeting_start":{start},"meeting_duration":3600,"status":3,{extra}"attendees":{{"member":[{}]}}}}"#,
+                member("a", start, Some((0, HOUR)))
+            )
+            .into_bytes()
+        };
+        let f = Fixture {
+            bodies: vec![
+                // The seed's own sample: reminders.is_repeat 1 and nothing else.
+                StoredBody::one_off(
+                    "S2",
+                    head(r#""reminders":{"is_repeat":1,"repeat_type":1},"#),
+                ),
+                // An empty list is occurrence information: not counted.
+                StoredBody::one_off("S3", head(r#""meeting_type":1,"sub_meetings":[],"#)),
+                StoredBody::one_off("M1", head(r#""reminders":{"is_repeat":0},"#)),
+            ],
+            catalog: Vec::new(),
+            people: People::default(),
+        };
+        let (sink, quality) = build(f);
+        assert_eq!(quality.series_without_occurrences, 1);
+        let m = stacked(&sink.meetings);
+        assert_eq!(m.height(), 3);
+        assert_eq!(m.column("sub_meetingid").unwrap().null_count(), 3);
+    }
+
+    #[test]
+    fn an_occurrence_that_does_not_parse_fails_naming_the_occurrence() {
+        let job = Job::build(JobFile::default(), "t", &Overrides::default()).unwrap();
+        let mut failures = Vec::new();
+        let bodies = vec![StoredBody {
+            meetingid: "S1".into(),
+            sub_meetingid: Some("sub-09".into()),
+            body: b"{\"errcode\":0,\"title\":".to_vec(),
+        }];
+        tables::build_with(
+            &job,
+            &People::default(),
+            &fixture().catalog,
+            move |send| send(bodies),
+            &mut failures,
+            &mut Capture::default(),
+        )
+        .unwrap();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].subject(), "S1 occurrence sub-09");
+    }
+
+    #[test]
     fn a_window_without_series_gives_empty_series_tables_and_null_occurrence_columns() {
         let mut f = fixture();
         f.catalog.clear();

@@ -37,9 +37,27 @@ pub struct MeetingInfo<'a> {
     pub attendees: Option<Attendees<'a>>,
     #[serde(default, borrow)]
     pub settings: Option<Settings<'a>>,
+    /// 1 for a recurring meeting; read loosely, as in [`MeetingHead`].
+    #[serde(default, deserialize_with = "loose_i64")]
+    pub meeting_type: Option<i64>,
+    /// `reminders.is_repeat`: 1 for a recurring meeting.
+    #[serde(default, deserialize_with = "is_repeat")]
+    pub reminders: Option<i64>,
+    /// Present when the answer lists a series' occurrences (even an empty list).
+    #[serde(default)]
+    pub sub_meetings: Option<de::IgnoredAny>,
+    #[serde(default)]
+    pub current_sub_meetingid: Option<de::IgnoredAny>,
 }
 
 impl<'a> MeetingInfo<'a> {
+    /// A recurring meeting answered without occurrence information (no `sub_meetings`, no
+    /// `current_sub_meetingid`): it stays one meeting at its `meeting_start`.
+    pub fn is_series_without_occurrences(&self) -> bool {
+        let series = self.meeting_type == Some(SERIES_MEETING_TYPE) || self.reminders == Some(1);
+        series && self.sub_meetings.is_none() && self.current_sub_meetingid.is_none()
+    }
+
     /// The organiser: `admin_userid`, or `creator_userid` when the former is absent.
     pub fn organizer(&self) -> Option<&str> {
         self.admin_userid
