@@ -131,6 +131,22 @@ pub fn new_client(job: &Job) -> Result<Arc<Client>> {
     )?))
 }
 
+/// Logs each parent cycle of the department tree the window's tables use (the tree at its
+/// end) and returns how many there are.
+pub fn warn_cycles(people: &People) -> u64 {
+    let at = people.window.map(|(_, end)| end - 1);
+    let cycles = people.history.cycles_at(at);
+    for c in &cycles {
+        tracing::warn!(
+            departments = ?c,
+            "the department tree has a parent cycle (a bad directory sync): department {} is \
+             taken as a root so no row counts twice; fix the parents in WeCom",
+            c[0]
+        );
+    }
+    cycles.len() as u64
+}
+
 /// What the tables of `range` are told about people: the stored history and conversions
 /// (empty without a directory) and the pseudonym key when the job asks for pseudonyms.
 pub fn people_for(job: &Job, store: &Store, range: DateRange) -> Result<People> {

@@ -101,6 +101,7 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         })?;
     report.quality = quality;
     report.quality.cells_cut = files.cells_cut;
+    report.quality.department_cycles = super::people::warn_cycles(&people);
     report.files_failed.extend(files.failed);
     report.counts.meetings_in_window = meetings;
     report.rows = Some(written);

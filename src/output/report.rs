@@ -195,8 +195,14 @@ impl RunReport {
         }
         if self.quality.people_missing_from_directory > 0 {
             s.push_str(&format!(
-                "; {} people of the window are not in the directory (null names, in no department)",
+                "; {} people of the window count in no department (not in the directory, or their department is not)",
                 self.quality.people_missing_from_directory
+            ));
+        }
+        if self.quality.department_cycles > 0 {
+            s.push_str(&format!(
+                "; {} parent cycles in the department tree, each broken at its smallest id (see the log)",
+                self.quality.department_cycles
             ));
         }
         for f in &self.files_failed {

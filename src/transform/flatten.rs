@@ -48,9 +48,13 @@ pub struct Quality {
     pub attendees_without_id: u64,
     /// Bodies that repeated a JSON key and were read with the key's last value.
     pub bodies_with_repeated_keys: u64,
-    /// Members of counted meetings with no directory record (left, or outside the app's
-    /// scope): null names, and counted in no department. 0 without a directory.
+    /// Members of counted meetings who count in no department: no directory record (left, or
+    /// outside the app's scope: null names), or a main department the department list does not
+    /// hold. 0 without a directory.
     pub people_missing_from_directory: u64,
+    /// Parent cycles in the department tree at the window's end (a bad sync), each broken at
+    /// its smallest id, read as a root; the WARN log names their departments.
+    pub department_cycles: u64,
     /// Text cells of the workbook longer than Excel's 32,767 characters, cut to fit and
     /// ending in `…` (the CSV and Parquet tables keep the whole text). 0 without a workbook.
     pub cells_cut: u64,

@@ -131,8 +131,9 @@ pub fn annotate_users(mut df: DataFrame, people: &People) -> PolarsResult<DataFr
     Ok(df)
 }
 
-/// Member rows of counted meetings whose attendee has no directory record: their number, for
-/// the run report (those rows count in no department).
+/// Members of counted meetings who count in no department: without a directory record, or
+/// with a main department the department list does not hold (no path). Their number is for
+/// the run report.
 pub fn missing_member_ids(
     attendance: &DataFrame,
     statuses: &[i64],
@@ -144,7 +145,7 @@ pub fn missing_member_ids(
         .filter(
             counted
                 .and(col("attendee_kind").eq(lit(KIND_MEMBER)))
-                .and(col("attendee_department_id").is_null()),
+                .and(col("attendee_department").is_null()),
         )
         .select([col("attendee_id")])
         .collect()?;
@@ -528,5 +529,95 @@ mod tests {
         let d = departments(None, &History::default(), None, None).unwrap();
         assert_eq!(d.height(), 0);
         assert_eq!(d.width(), DEPARTMENTS_COLUMNS.len());
+    }
+
+    /// One ended meeting on DAY1 attended a full hour by each of `members`, annotated with a
+    /// directory of `people` and `departments`.
+    fn one_meeting(
+        members: &[&str],
+        people: Vec<PersonSpan>,
+        departments: Vec<DepartmentSpan>,
+    ) -> (DataFrame, History) {
+        let list: Vec<String> = members
+            .iter()
+            .map(|u| {
+                format!(
+                    r#"{{"userid":"{u}","status":1,"first_join_time":{DAY1},"last_quit_time":{},"cumulative_time":3600}}"#,
+                    DAY1 + 3600
+                )
+            })
+            .collect();
+        let body = format!(
+            r#"{{"meeting_start":{DAY1},"meeting_duration":3600,"status":3,"attendees":{{"member":[{}]}}}}"#,
+            list.join(",")
+        );
+        let parsed = vec![parse_body("A", body.as_bytes()).unwrap()];
+        let f = flatten(parsed, chrono_tz::Asia::Shanghai).unwrap();
+        let people = People {
+            history: History::new(people, departments),
+            ..People::default()
+        };
+        let a = annotate_attendance(derive(f.attendance, 300).unwrap(), &people).unwrap();
+        (a, people.history)
+    }
+
+    #[test]
+    fn a_member_whose_department_is_not_in_the_list_counts_as_missing_like_one_not_in_the_directory()
+     {
+        let (a, history) = one_meeting(
+            &["a", "lost", "gone"],
+            vec![person("a", 1, DAY1 - 1000), person("lost", 99, DAY1 - 1000)],
+            vec![DepartmentSpan {
+                parent_id: None,
+                ..dept(1, "HQ", 0)
+            }],
+        );
+        // lost has a name and a department id, but the department is unknown: no path.
+        assert_eq!(texts(&a, "attendee_department")[1], None);
+        let mut missing: Vec<String> = missing_member_ids(&a, &[3]).unwrap().into_iter().collect();
+        missing.sort();
+        assert_eq!(missing, ["gone", "lost"]);
+        // Both count in no department: HQ holds only a.
+        let d = departments(
+            Some(departments_partial(&a, &[3]).unwrap()),
+            &history,
+            Some(DAY2),
+            None,
+        )
+        .unwrap();
+        assert_eq!(ints(&d, "members"), [Some(1)]);
+    }
+
+    #[test]
+    fn in_a_parent_cycle_no_members_rows_count_twice_at_the_top_level() {
+        // 5 → 6 → 5: a bad sync. p sits in 5, q in 6.
+        let (a, history) = one_meeting(
+            &["p", "q"],
+            vec![person("p", 5, DAY1 - 1000), person("q", 6, DAY1 - 1000)],
+            vec![dept(5, "x", 6), dept(6, "y", 5)],
+        );
+        let d = departments(
+            Some(departments_partial(&a, &[3]).unwrap()),
+            &history,
+            Some(DAY2),
+            None,
+        )
+        .unwrap();
+        // 5, the smallest id of the cycle, is the root; 6 hangs below it.
+        assert_eq!(ints(&d, "department_id"), [Some(5), Some(6)]);
+        assert_eq!(ints(&d, "depth"), [Some(0), Some(1)]);
+        assert_eq!(ints(&d, "parent_id"), [None, Some(5)]);
+        assert_eq!(ints(&d, "meetings_invited"), [Some(2), Some(1)]);
+        let top: i64 = ints(&d, "depth")
+            .iter()
+            .zip(ints(&d, "meetings_invited"))
+            .filter(|(depth, _)| **depth == Some(0))
+            .map(|(_, n)| n.unwrap_or(0))
+            .sum();
+        assert_eq!(top, 2, "two member rows, each counted once at the top");
+        assert_eq!(
+            texts(&a, "attendee_department"),
+            [Some("x".to_string()), Some("x/y".to_string())]
+        );
     }
 }

@@ -372,3 +372,118 @@ async fn a_missing_or_short_pseudonym_key_stops_every_command_before_the_first_r
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     s.shutdown().await;
 }
+
+/// Rows of a CSV file: the header, then the records.
+fn csv_records(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn a_bad_sync_is_accounted_for_a_cycle_broken_and_reported_a_slash_escaped_an_unknown_department_missing()
+ {
+    let tmp = tempfile::tempdir().unwrap();
+    let snapshot = tmp.path().join("directory");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    for e in std::fs::read_dir(fixtures("demo-directory")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, snapshot.join(p.file_name().unwrap())).unwrap();
+    }
+    let edit = |file: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let path = snapshot.join(file);
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        f(&mut v);
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+    };
+    // 平台组 (3) under its own child 存储小组 (8): a cycle; 应用组 (4) named with a slash.
+    edit("department_list.json", &|v| {
+        for d in v["department"].as_array_mut().unwrap() {
+            match d["id"].as_i64().unwrap() {
+                3 => d["parentid"] = 8.into(),
+                4 => d["name"] = "应用/组".into(),
+                _ => {}
+            }
+        }
+    });
+    // linyu's main department is in no department list.
+    edit("user_list_3.json", &|v| {
+        for u in v["userlist"].as_array_mut().unwrap() {
+            if u["userid"] == "linyu" {
+                u["main_department"] = 99.into();
+                u["department"] = serde_json::json!([99]);
+            }
+        }
+    });
+    let demo = fixtures("demo");
+    let out = tmp.path().join("out");
+    let job = write_job(
+        tmp.path(),
+        "bad-sync",
+        &format!(
+            "name = \"bad-sync\"\n[source]\nkind = \"dir\"\ndir = {demo:?}\n[ids]\nfile = {:?}\n\
+             [directory]\nenabled = true\nsource_dir = {snapshot:?}\n\
+             [output]\ndir = {out:?}\nformats = [\"csv\"]\n",
+            demo.join("ids.txt"),
+        ),
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = last_report(&out);
+    // The demo's one member outside the directory, and linyu.
+    assert_eq!(r["quality"]["people_missing_from_directory"], 2);
+    assert_eq!(r["quality"]["department_cycles"], 1);
+    assert!(
+        stderr(&o).contains("parent cycle") && stderr(&o).contains("[3, 8]"),
+        "{}",
+        stderr(&o)
+    );
+
+    let (h, rows) = csv_records(&csv_files(&out, "departments")[0]);
+    let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+    let row = |id: &str| {
+        rows.iter()
+            .find(|r| r[col("department_id")] == id)
+            .unwrap()
+            .clone()
+    };
+    let (path, parent, depth) = (col("department_path"), col("parent_id"), col("depth"));
+    // 3, the smallest id of the cycle, is a root; 8 hangs below it.
+    assert_eq!(
+        (
+            &row("3")[path][..],
+            &row("3")[parent][..],
+            &row("3")[depth][..]
+        ),
+        ("平台组", "", "0")
+    );
+    assert_eq!(row("8")[path], "平台组/存储小组");
+    assert_eq!(row("4")[path], r"总部/研发中心/应用\/组");
+    // Each counted member row with a department counts once at the top level.
+    let top: i64 = rows
+        .iter()
+        .filter(|r| r[depth] == "0")
+        .map(|r| r[col("meetings_invited")].parse::<i64>().unwrap())
+        .sum();
+    let mut placed = 0;
+    for f in csv_files(&out, "attendance") {
+        let (h, rows) = csv_records(&f);
+        let col = |name: &str| h.iter().position(|c| c == name).unwrap();
+        placed += rows
+            .iter()
+            .filter(|r| {
+                r[col("attendee_kind")] == "member"
+                    && r[col("meeting_status")] == "ended"
+                    && !r[col("attendee_department")].is_empty()
+            })
+            .count() as i64;
+    }
+    assert!(placed > 100, "{placed}");
+    assert_eq!(top, placed);
+}
