@@ -4,6 +4,7 @@
 use crate::config::cli::{JobArgs, OutputArgs, SourceArgs, WindowArgs};
 use crate::config::directory::Identity;
 use crate::config::job::{BASE_URL_ENV, Job, Overrides, Source as SourceCfg};
+use crate::config::server_text;
 use crate::config::window::{self, Window};
 use crate::fetch::source::Source;
 use crate::wecom::client::Client;
@@ -38,6 +39,8 @@ pub fn job_and_window(
         base_url: std::env::var(BASE_URL_ENV).ok().filter(|s| !s.is_empty()),
     };
     let job = Job::load(&job.job, &ov)?;
+    // In pseudonym mode, no errmsg (which may echo a userid) reaches a message.
+    server_text::withhold(matches!(job.identity, Identity::Pseudonym(_)));
     check_pseudonym_key(&job)?;
     let window = window::resolve(
         w.date.as_deref(),

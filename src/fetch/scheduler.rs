@@ -5,6 +5,7 @@
 //! parsed — kept verbatim either way), or a per-meeting failure with its errcode. A fatal error
 //! (bad credentials, forbidden API) stops the run after saving what was already fetched.
 
+use crate::config::server_text;
 use crate::domain::{MeetingFailure, PLAUSIBLE_TIMES, plausible_time};
 use crate::fetch::source::Source;
 use crate::fetch::store::{Record, Store};
@@ -45,7 +46,10 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
                 meetingid,
                 body,
                 None,
-                format!("body is not a get_info answer: {e}"),
+                format!(
+                    "body is not a get_info answer: {}",
+                    server_text::parse_error(&e.to_string())
+                ),
             );
         }
     };
@@ -80,7 +84,9 @@ fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>
                 reason: format!(
                     "answer carries errcode {code}{}",
                     head.errmsg
-                        .map(|m| format!(" ({})", crate::wecom::http::scrub(&m)))
+                        .as_deref()
+                        .and_then(server_text::errmsg)
+                        .map(|m| format!(" ({})", crate::wecom::http::scrub(m)))
                         .unwrap_or_default()
                 ),
             };

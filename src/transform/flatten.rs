@@ -8,6 +8,7 @@
 //! per-row metrics (attended, late, left early, ratio) are polars expressions in
 //! [`crate::transform::metrics`].
 
+use crate::config::server_text;
 use crate::config::window::local_date;
 use crate::domain::series::{KnownOccurrence, StoredBody};
 use crate::domain::{MAX_DURATION_S, MAX_JOIN_COUNT, PLAUSIBLE_TIMES, plausible_time};
@@ -130,7 +131,10 @@ pub fn parse_body<'a>(
         meetingid: meetingid.to_string(),
         sub_meetingid: None,
         errcode: None,
-        reason: format!("body is not a get_info answer: {reason}"),
+        reason: format!(
+            "body is not a get_info answer: {}",
+            server_text::parse_error(&reason)
+        ),
     };
     // Validating UTF-8 once for the whole body (SIMD-fast) spares serde_json a check per string.
     let text = std::str::from_utf8(body).map_err(|e| fail(e.to_string()))?;
@@ -202,6 +206,7 @@ fn check_errcode<'a>(
                 "answer carries errcode {code}{}",
                 info.errmsg
                     .as_deref()
+                    .and_then(server_text::errmsg)
                     .map(|m| format!(" ({m})"))
                     .unwrap_or_default()
             ),

@@ -15,6 +15,7 @@ use super::limiter::{Answered, Limiter};
 use super::model::{Envelope, UserMeetingIds};
 use super::token::{Lease, TokenCache};
 use crate::config::job::{ApiConfig, FetchConfig};
+use crate::config::server_text;
 use crate::domain::EndpointAnswers;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -190,7 +191,11 @@ impl Client {
             .await?;
         serde_json::from_slice(&bytes).map_err(|e| CallError::PerMeeting {
             errcode: None,
-            message: format!("get_user_meetingid answer for {userid} did not parse: {e}"),
+            // The caller names the organizer (as the job names people: maybe a pseudonym).
+            message: format!(
+                "the get_user_meetingid answer did not parse: {}",
+                server_text::parse_error(&e.to_string())
+            ),
         })
     }
 
@@ -256,12 +261,16 @@ impl Client {
                         return Ok(Ok(bytes));
                     }
                     let msg = env.errmsg.unwrap_or_default();
+                    let msg = server_text::errmsg(&msg).unwrap_or_default();
                     Trouble::new(classify(code), Some(code), format!("errcode {code} {msg}"))
                 }
                 Err(e) => Trouble::new(
                     ErrClass::Busy,
                     None,
-                    format!("answer is not JSON (truncated or an error page): {e}"),
+                    format!(
+                        "answer is not JSON (truncated or an error page): {}",
+                        server_text::parse_error(&e.to_string())
+                    ),
                 ),
             },
             Answer::Busy { why, retry_after } => Trouble {

@@ -164,7 +164,10 @@ impl Client {
 pub fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, CallError> {
     serde_json::from_slice(bytes).map_err(|e| CallError::PerMeeting {
         errcode: None,
-        message: format!("the {what} answer did not parse: {e}"),
+        message: format!(
+            "the {what} answer did not parse: {}",
+            crate::config::server_text::parse_error(&e.to_string())
+        ),
     })
 }
 

@@ -525,3 +525,93 @@ async fn with_pseudonyms_an_organizer_whose_listing_fails_is_not_named_in_logs_o
     }
     s.shutdown().await;
 }
+
+/// A raw userid an `errmsg` echoes, which pseudonym mode must keep out of every message.
+const ECHOED: &str = "zhang.san01";
+
+/// Asserts that nothing the run printed or wrote under `out` holds [`ECHOED`].
+fn echoed_nowhere(o: &std::process::Output, out: &Path) {
+    assert!(!stderr(o).contains(ECHOED), "{}", stderr(o));
+    assert!(!stdout(o).contains(ECHOED), "{}", stdout(o));
+    for f in tree(out) {
+        let bytes = std::fs::read(out.join(&f)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(ECHOED),
+            "{f} holds the echoed userid"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_pseudonyms_an_errmsg_echoing_a_userid_reaches_neither_the_report_the_log_nor_the_summary()
+ {
+    let g = corpus(3, 18);
+    let mut ids = ids_of(&g);
+    ids.push("hyEcho".into());
+    let echo =
+        format!(r#"{{"errcode":90602,"errmsg":"meeting of {ECHOED} is not visible to this app"}}"#);
+    let listed = ids.clone();
+    let s = Scenario::serving(&g)
+        .meeting("hyEcho", "boss", 1_794_963_600, &echo)
+        .job("pseudo", move |dir| {
+            let ids_file = dir.join("ids.txt");
+            std::fs::write(&ids_file, listed.join("\n")).unwrap();
+            format!(
+                "[api]\ncorpid_env = \"{CORPID_ENV}\"\nsecret_env = \"{SECRET_ENV}\"\n\
+                 [ids]\nfile = {ids_file:?}\n[fetch]\nrate = 500\n\
+                 [output]\ndir = {:?}\nidentity = \"pseudonym\"\npseudonym_key_env = \"HARDENING_PSEUDONYM_KEY\"\n",
+                dir.join("out")
+            )
+        })
+        .start()
+        .await;
+    let o = run_async({
+        let mut c = s.cmd(&["run"]);
+        c.env("HARDENING_PSEUDONYM_KEY", "a key of sixteen bytes or more");
+        c
+    })
+    .await;
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // The errcode stays, in the summary and the report.
+    assert!(
+        stderr(&o).contains("hyEcho errcode 90602"),
+        "{}",
+        stderr(&o)
+    );
+    let r = s.report();
+    assert_eq!(r["failures"][0]["errcode"], 90602);
+    echoed_nowhere(&o, &s.out());
+    s.shutdown().await;
+}
+
+#[test]
+fn with_pseudonyms_an_errmsg_in_a_captured_body_reaches_no_message_either() {
+    let tmp = tempfile::tempdir().unwrap();
+    let job = private_copy(tmp.path(), "demo");
+    let text = std::fs::read_to_string(&job).unwrap();
+    std::fs::write(
+        &job,
+        text.replace(
+            "[output]\n",
+            "[output]\nidentity = \"pseudonym\"\npseudonym_key_env = \"HARDENING_PSEUDONYM_KEY\"\n",
+        ),
+    )
+    .unwrap();
+    let src = tmp.path().join("src");
+    let id = std::fs::read_to_string(src.join("ids.txt")).unwrap();
+    let id = id.lines().find(|l| !l.starts_with('#')).unwrap().to_owned();
+    std::fs::write(
+        src.join(format!("{id}.json")),
+        format!(r#"{{"errcode":90602,"errmsg":"no meeting for {ECHOED}"}}"#),
+    )
+    .unwrap();
+    let o = run(bin()
+        .arg("run")
+        .args(DEMO_WINDOW)
+        .arg("--job")
+        .arg(&job)
+        .env("HARDENING_PSEUDONYM_KEY", "a key of sixteen bytes or more"));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("errcode 90602"), "{}", stderr(&o));
+    echoed_nowhere(&o, &tmp.path().join("out"));
+}
