@@ -668,6 +668,54 @@ mod tests {
     }
 
     #[test]
+    fn recurring_meetings_add_their_ranking_and_the_members_who_stopped_coming() {
+        use crate::output::overview::{AbsenceRow, Recurring, SeriesRow};
+        let html = render(&one_meeting(), &meta(Language::En)).unwrap();
+        assert!(
+            !html.contains("id=\"series-ranked\""),
+            "no series, no section"
+        );
+        let mut o = one_meeting();
+        o.recurring = Some(Recurring {
+            ranked: Top {
+                rows: vec![SeriesRow {
+                    meetingid: "S1".into(),
+                    title: Some("产品周会".into()),
+                    held: 6,
+                    invited: 18,
+                    attended: 12,
+                    rate: Some(12.0 / 18.0),
+                }],
+                total: 1,
+            },
+            absences: Top {
+                rows: vec![AbsenceRow {
+                    series_title: Some("产品周会".into()),
+                    meetingid: "S1".into(),
+                    attendee_id: "b".into(),
+                    name: Some("李四".into()),
+                    absences_in_a_row: 2,
+                    attended: 4,
+                    invited: 6,
+                    last_attended: NaiveDate::from_ymd_opt(2026, 11, 2),
+                }],
+                total: 1,
+            },
+        });
+        let html = render(&o, &meta(Language::ZhCn)).unwrap();
+        for needle in [
+            "id=\"series-ranked\"",
+            "id=\"series-absences\"",
+            "周期会议出勤率排名",
+            "李四",
+            "2026-11-02",
+            "66.7%",
+        ] {
+            assert!(html.contains(needle), "{needle} missing");
+        }
+    }
+
+    #[test]
     fn numbers_are_grouped_for_reading() {
         assert_eq!(group(1_084_048), "1,084,048");
         assert_eq!(group(999), "999");

@@ -738,6 +738,58 @@ mod tests {
     }
 
     #[test]
+    fn recurring_meetings_are_ranked_by_rate_and_the_longest_runs_of_absences_come_first() {
+        let mut c = Collector::new(&[3], window(16, 16));
+        c.add(
+            Table::SeriesMeetings,
+            &df!(
+                "meetingid" => ["S1", "S2", "S3"],
+                "series_title" => ["周会", "站会", "月会"],
+                "occurrences_held" => [4i64, 10, 0],
+                "members_invited" => [20i64, 50, 0],
+                "members_attended" => [10i64, 45, 0],
+                "attendance_rate" => [Some(0.5), Some(0.9), None],
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let last = Series::new(
+            "last_attended_date".into(),
+            [Some(20_000i32), None, Some(20_010)],
+        )
+        .cast(&DataType::Date)
+        .unwrap();
+        let mut series = df!(
+            "meetingid" => ["S1", "S1", "S2"],
+            "series_title" => ["周会", "周会", "站会"],
+            "attendee_kind" => ["member", "member", "member"],
+            "attendee_id" => ["b", "d", "c"],
+            "name" => [Some("name of b"), None, None],
+            "absences_in_a_row" => [2i64, 4, 0],
+            "occurrences_attended" => [2i64, 0, 10],
+            "occurrences_invited" => [4i64, 4, 10],
+            "last_attended_date" => [0i32, 0, 0],
+        )
+        .unwrap();
+        series.with_column(last.into_column()).unwrap();
+        c.add(Table::Series, &series).unwrap();
+        let r = c.finish().unwrap().recurring.unwrap();
+        let ranked: Vec<_> = r.ranked.rows.iter().map(|s| s.meetingid.as_str()).collect();
+        // S3 held nothing: not ranked.
+        assert_eq!(ranked, ["S2", "S1"]);
+        let absent: Vec<_> = r
+            .absences
+            .rows
+            .iter()
+            .map(|a| a.attendee_id.as_str())
+            .collect();
+        // c attended the last occurrence: no run of absences.
+        assert_eq!(absent, ["d", "b"]);
+        assert_eq!(r.absences.rows[1].name.as_deref(), Some("name of b"));
+        assert_eq!(r.absences.rows[0].last_attended, None);
+    }
+
+    #[test]
     fn a_departments_frame_is_ranked_by_attendance_rate() {
         let mut c = Collector::new(&[3], window(16, 16));
         c.set_departments(

@@ -965,6 +965,71 @@ mod tests {
     }
 
     #[test]
+    fn an_occurrence_answered_without_attendees_fails_naming_the_series_and_the_occurrence() {
+        let mut f = fixture();
+        f.bodies[0].body = format!(
+            r#"{{"title":"产品周会","meeting_start":{},"status":3}}"#,
+            at(10, 5, 10, 0)
+        )
+        .into_bytes();
+        let job = Job::build(JobFile::default(), "t", &Overrides::default()).unwrap();
+        let mut failures = Vec::new();
+        let mut sink = Capture::default();
+        let bodies = f.bodies;
+        tables::build_with(
+            &job,
+            &f.people,
+            &f.catalog,
+            move |send| send(bodies),
+            &mut failures,
+            &mut sink,
+        )
+        .unwrap();
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].subject(), "S1 occurrence sub-01");
+        assert!(
+            failures[0].reason.contains("recurring meeting S1"),
+            "{}",
+            failures[0].reason
+        );
+        let subs = stacked(&sink.meetings);
+        let subs: Vec<_> = subs
+            .column("sub_meetingid")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .collect();
+        assert!(!subs.contains(&Some("sub-01")), "{subs:?}");
+    }
+
+    #[test]
+    fn a_body_stored_before_its_occurrence_was_deleted_is_left_out() {
+        let mut f = fixture();
+        let o4 = at(10, 26, 10, 0);
+        f.bodies.insert(
+            4,
+            StoredBody {
+                meetingid: "S1".into(),
+                sub_meetingid: Some("sub-04".into()),
+                body: body("产品周会", o4, 1, &[member("a", 0, None)], &[]),
+            },
+        );
+        let (sink, _) = build(f);
+        let m = stacked(&sink.meetings);
+        let rows: Vec<(Option<&str>, Option<&str>)> = m
+            .column("sub_meetingid")
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .zip(m.column("status").unwrap().str().unwrap().iter())
+            .filter(|(sub, _)| *sub == Some("sub-04"))
+            .collect();
+        assert_eq!(rows, [(Some("sub-04"), Some("deleted"))]);
+    }
+
+    #[test]
     fn a_window_without_series_gives_empty_series_tables_and_null_occurrence_columns() {
         let mut f = fixture();
         f.catalog.clear();

@@ -240,6 +240,28 @@ fn flatten_slice<'a>(
             m.series_title = catalog.title(m.meetingid);
         }
     }
+    // An occurrence's answer must say who was in it: without `attendees` its attendance is
+    // unknown, not empty (a one-off quick meeting may lack the list; an occurrence may not).
+    if parsed
+        .iter()
+        .any(|m| m.sub_meetingid.is_some() && m.info.attendees.is_none())
+    {
+        parsed.retain(|m| match (m.sub_meetingid, &m.info.attendees) {
+            (Some(sub), None) => {
+                failed.push(MeetingFailure {
+                    meetingid: m.meetingid.to_string(),
+                    sub_meetingid: Some(sub.to_string()),
+                    errcode: None,
+                    reason: format!(
+                        "the answer for occurrence {sub} of recurring meeting {} has no attendees",
+                        m.meetingid
+                    ),
+                });
+                false
+            }
+            _ => true,
+        });
+    }
     let mut tables = slice_tables(parsed, job, people, catalog)?;
     tables.quality.bodies_with_repeated_keys += repaired_count;
     Ok((tables, failed))
