@@ -787,6 +787,55 @@ mod tests {
     }
 
     #[test]
+    fn recurring_meetings_get_their_two_sheets_before_attendance_with_chinese_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.xlsx");
+        let labels = Labels::of(Language::ZhCn);
+        let mut w = WorkbookWriter::new(&path, labels, chrono_tz::Asia::Shanghai).unwrap();
+        w.append(Table::Attendance, &rows(1, 0)).unwrap();
+        let series = df!(
+            "meetingid" => ["S1"],
+            "series_title" => ["产品周会"],
+            "absences_in_a_row" => [3i64],
+            "late_count" => [1i64],
+        )
+        .unwrap();
+        w.append(
+            Table::SeriesMeetings,
+            &series.select(["meetingid", "series_title"]).unwrap(),
+        )
+        .unwrap();
+        w.append(Table::Series, &series).unwrap();
+        let m = meta();
+        let overview = Collector::new(&[3], m.window).finish().unwrap();
+        w.finish(&overview, &m, None).unwrap();
+        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+        assert_eq!(
+            wb.sheet_names(),
+            [
+                "概览",
+                "会议",
+                "参会人",
+                "周期会议",
+                "周期会议出勤",
+                "出勤明细"
+            ]
+        );
+        let r = wb.worksheet_range("周期会议出勤").unwrap();
+        let header: Vec<String> = r
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            header,
+            ["会议ID", "周期会议主题", "连续缺席场次", "迟到次数"]
+        );
+    }
+
+    #[test]
     fn rows_beyond_a_sheet_continue_on_numbered_sheets_and_the_summary_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.xlsx");
