@@ -2,7 +2,8 @@
 //! the source, many in flight (the API client paces them) → the store, in short batches.
 //!
 //! Each outcome is recorded: a body (with its status and start, or the reason it could not be
-//! parsed — kept verbatim either way), or a per-meeting failure with its errcode. A fatal error
+//! parsed — kept verbatim either way), or a per-meeting failure with its errcode. An answer the
+//! job cannot use never replaces a stored one it can: that fetch is a failure ([`judge`]). A fatal error
 //! (bad credentials, forbidden API) stops the run after saving what was already fetched.
 
 use crate::config::server_text;
@@ -11,6 +12,7 @@ use crate::fetch::source::Source;
 use crate::fetch::store::{Record, Store};
 use crate::wecom::client::CallError;
 use crate::wecom::model::MeetingHead;
+use crate::wecom::repair;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::Arc;
@@ -35,11 +37,103 @@ pub struct FetchOutcome {
     pub failures: Vec<MeetingFailure>,
 }
 
-/// Turns a fetched body into its store record, reading only its head: an answer carrying a
-/// non-zero errcode is a failure; a body that is not JSON, or cannot be a meeting, is kept
-/// verbatim with its reason and is a failure too.
-fn record_for(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>) {
-    let head = match MeetingHead::parse(&body) {
+/// A fetched answer judged: the record to store, its failure, and whether its text had to be
+/// repaired to be read.
+struct Judged {
+    record: Record,
+    failure: Option<MeetingFailure>,
+    text_repaired: bool,
+}
+
+/// Judges a fetched body as the transform will read it. A body whose text is sound and that
+/// replaces no stored answer is filed by its head alone (the common case: one cheap text scan
+/// more). A body with cut text (invalid UTF-8, a lone surrogate), or one that would replace a
+/// usable stored answer (`replaces`: a lookback, `--refetch`, a folder read again), is first read
+/// in full, repaired if it must be: a body the transform refuses is then never filed as a
+/// meeting (nor final), and never replaces a stored answer — its fetch fails and the stored
+/// answer stays. The body is stored verbatim either way; it is repaired again when read.
+fn judge(meetingid: &str, body: Vec<u8>, replaces: bool) -> Judged {
+    let (record, failure, text_repaired) = if !replaces && repair::text_is_sound(&body) {
+        let (record, failure) = record_for(meetingid, body, None);
+        (record, failure, false)
+    } else {
+        match repair::typed_parse(&body)
+            .map(|()| None)
+            .or_else(|refused| repair::repair(&body).map(Some).ok_or(refused))
+        {
+            Ok(None) => {
+                let (record, failure) = record_for(meetingid, body, None);
+                (record, failure, false)
+            }
+            Ok(Some(fixed)) => {
+                let (record, failure) = record_for(meetingid, body, Some(&fixed.body));
+                (record, failure, fixed.repairs.text)
+            }
+            Err(refused) => {
+                let reason = format!("body is not a get_info answer: {refused}");
+                let (record, failure) = kept_unusable(meetingid, body, None, reason);
+                (record, failure, false)
+            }
+        }
+    };
+    let (record, failure) = match (record, failure) {
+        // An unusable answer never replaces a usable one: the fetch failed, the old body stays.
+        (Record::Body { .. }, Some(mut f)) if replaces => {
+            f.reason.push_str("; the stored answer is kept");
+            (Record::Failure(f.clone()), Some(f))
+        }
+        other => other,
+    };
+    Judged {
+        record,
+        failure,
+        text_repaired,
+    }
+}
+
+/// A repaired answer does not replace a stored answer whose text was sound (the old one is
+/// better, even if older): its fetch fails and the meeting stays as stored, due again while it
+/// is not final. It does replace a stored answer that needed repair too (WeCom cuts the same
+/// title the same way every time).
+fn keep_sound_answer(
+    store: &Store,
+    meetingid: &str,
+    judged: Judged,
+    replaces: bool,
+) -> Result<Judged> {
+    if !(judged.text_repaired && replaces && judged.failure.is_none()) {
+        return Ok(judged);
+    }
+    let stored_sound = store
+        .body(meetingid)?
+        .is_some_and(|old| repair::text_is_sound(&old));
+    if !stored_sound {
+        return Ok(judged);
+    }
+    let f = MeetingFailure {
+        meetingid: meetingid.to_string(),
+        sub_meetingid: None,
+        errcode: None,
+        reason: "the answer's text is cut (invalid UTF-8 or a lone surrogate); the stored answer, \
+                 whose text is whole, is kept"
+            .into(),
+    };
+    Ok(Judged {
+        record: Record::Failure(f.clone()),
+        failure: Some(f),
+        text_repaired: true,
+    })
+}
+
+/// Turns a fetched body into its store record, reading only its head (of `read`, the body
+/// repaired, when it had to be): an answer carrying a non-zero errcode is a failure; a body that
+/// is not JSON, or cannot be a meeting, is kept verbatim with its reason and is a failure too.
+fn record_for(
+    meetingid: &str,
+    body: Vec<u8>,
+    read: Option<&[u8]>,
+) -> (Record, Option<MeetingFailure>) {
+    let head = match MeetingHead::parse(read.unwrap_or(&body)) {
         Ok(head) => head,
         Err(e) => {
             return kept_unusable(
@@ -133,6 +227,8 @@ pub async fn fetch(
         ..Default::default()
     };
     let todo = to_fetch(store, ids, refetch, give_up_after, &mut out)?;
+    // Meetings whose usable stored answer a new one would replace: judged in full.
+    let stored = store.usable_ids(&todo)?;
     let total = todo.len();
     let eta = source.eta(total);
     tracing::info!(
@@ -151,10 +247,14 @@ pub async fn fetch(
     let mut tasks = JoinSet::new();
     let spawn = |tasks: &mut JoinSet<_>, id: String| {
         let source = source.clone();
+        let replaces = stored.contains(&id);
         tasks.spawn(async move {
-            // Reading the head here spreads it over the runtime's worker threads.
-            let r = source.get_info(&id).await.map(|body| record_for(&id, body));
-            (id, r)
+            // Judging here spreads the reading over the runtime's worker threads.
+            let r = source
+                .get_info(&id)
+                .await
+                .map(|body| judge(&id, body, replaces));
+            (id, r, replaces)
         });
     };
     for id in pending.by_ref().take(in_flight.max(1)) {
@@ -175,7 +275,7 @@ pub async fn fetch(
             },
         };
         let Some(joined) = next else { break };
-        let (id, result) = joined?;
+        let (id, result, replaces) = joined?;
         bar.inc(1);
         done += 1;
         if let Some(eta) = source.eta(total - done) {
@@ -185,6 +285,10 @@ pub async fn fetch(
                 tracing::info!(done, to_fetch = total, eta = ?rounded(eta), "fetching");
             }
         }
+        let result = match result {
+            Ok(judged) => Ok(keep_sound_answer(store, &id, judged, replaces)?),
+            Err(e) => Err(e),
+        };
         match file_outcome(id, result, &mut out) {
             Ok(record) => batch.push(record, store)?,
             Err(e) => {
@@ -236,11 +340,15 @@ fn to_fetch(
 /// passed back to stop the run.
 fn file_outcome(
     id: String,
-    result: Result<(Record, Option<MeetingFailure>), CallError>,
+    result: Result<Judged, CallError>,
     out: &mut FetchOutcome,
 ) -> Result<Record, CallError> {
     match result {
-        Ok((rec, failure)) => {
+        Ok(Judged {
+            record: rec,
+            failure,
+            ..
+        }) => {
             match failure {
                 Some(f) => {
                     tracing::warn!(meetingid = %id, errcode = f.errcode, reason = %f.reason, "meeting failed");

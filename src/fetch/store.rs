@@ -171,6 +171,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Of `ids`, those stored with a body that parsed (final or not): a new answer would
+    /// replace it.
+    pub fn usable_ids(&self, ids: &[String]) -> Result<HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL",
+        )?;
+        let mut out = HashSet::new();
+        for id in ids {
+            if stmt.exists([id])? {
+                out.insert(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Writes a batch of outcomes in one transaction.
     pub fn put(&mut self, records: &[Record]) -> Result<()> {
         let now = chrono::Utc::now().timestamp();

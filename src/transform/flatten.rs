@@ -13,7 +13,8 @@ use crate::config::window::local_date;
 use crate::domain::series::{KnownOccurrence, StoredBody};
 use crate::domain::{MAX_DURATION_S, MAX_JOIN_COUNT, PLAUSIBLE_TIMES, plausible_time};
 use crate::domain::{MeetingFailure, MeetingStatus};
-use crate::wecom::model::{Attendee, MeetingInfo, without_duplicate_keys};
+use crate::wecom::model::{Attendee, MeetingInfo};
+use crate::wecom::repair::{self, Repairs};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -49,6 +50,9 @@ pub struct Quality {
     pub attendees_without_id: u64,
     /// Bodies that repeated a JSON key and were read with the key's last value.
     pub bodies_with_repeated_keys: u64,
+    /// Bodies whose text was repaired to be read: invalid UTF-8 or a lone surrogate escape (a
+    /// character cut in half, as WeCom's 60-byte title limit does) became U+FFFD.
+    pub text_repaired: u64,
     /// Members of counted meetings who count in no department: no directory record (left, or
     /// outside the app's scope: null names), or a main department the department list does not
     /// hold. 0 without a directory.
@@ -77,6 +81,7 @@ impl Quality {
         self.duplicate_attendees_merged += o.duplicate_attendees_merged;
         self.attendees_without_id += o.attendees_without_id;
         self.bodies_with_repeated_keys += o.bodies_with_repeated_keys;
+        self.text_repaired += o.text_repaired;
         self.series_without_occurrences += o.series_without_occurrences;
         self.occurrences_unlisted += o.occurrences_unlisted;
     }
@@ -228,10 +233,10 @@ pub fn parse_stored(b: &StoredBody) -> Result<ParsedMeeting<'_>, MeetingFailure>
     }
 }
 
-/// The failed bodies of a batch that repeat a key, re-encoded with each key once (the last
-/// value wins), for [`reparse`]. Typed parsing refuses a repeated key; a body that only repeats
-/// one is still a meeting.
-pub fn repair(bodies: &[StoredBody], failed: &[MeetingFailure]) -> Vec<StoredBody> {
+/// The failed bodies of a batch that a repair makes readable (text cut in half, a key given
+/// twice: see [`repair`]), with the repairs each needed, for [`reparse`]. Only bodies the typed
+/// parse refused are looked at, so sound bodies cost nothing here.
+pub fn repair(bodies: &[StoredBody], failed: &[MeetingFailure]) -> Vec<(StoredBody, Repairs)> {
     let failed: std::collections::HashSet<(&str, Option<&str>)> = failed
         .iter()
         .filter(|f| f.errcode.is_none())
@@ -241,31 +246,35 @@ pub fn repair(bodies: &[StoredBody], failed: &[MeetingFailure]) -> Vec<StoredBod
         .iter()
         .filter(|b| failed.contains(&(b.meetingid.as_str(), b.sub_meetingid.as_deref())))
         .filter_map(|b| {
-            without_duplicate_keys(&b.body)
-                .filter(|fixed| *fixed != b.body)
-                .map(|fixed| StoredBody {
+            repair::repair(&b.body).map(|fixed| {
+                let body = StoredBody {
                     meetingid: b.meetingid.clone(),
                     sub_meetingid: b.sub_meetingid.clone(),
-                    body: fixed,
-                })
+                    body: fixed.body,
+                };
+                (body, fixed.repairs)
+            })
         })
         .collect()
 }
 
-/// Parses the repaired bodies: those that now parse leave `failed` and are returned; the
-/// others keep their first failure.
+/// Parses the repaired bodies: those that now parse leave `failed` and are returned, with the
+/// repairs they needed counted; the others keep their first failure.
 pub fn reparse<'a>(
-    repaired: &'a [StoredBody],
+    repaired: &'a [(StoredBody, Repairs)],
     failed: &mut Vec<MeetingFailure>,
-) -> Vec<ParsedMeeting<'a>> {
+) -> (Vec<ParsedMeeting<'a>>, Quality) {
     let mut ok = Vec::new();
-    for b in repaired {
+    let mut quality = Quality::default();
+    for (b, repairs) in repaired {
         if let Ok(m) = parse_stored(b) {
+            quality.text_repaired += u64::from(repairs.text);
+            quality.bodies_with_repeated_keys += u64::from(repairs.keys);
             failed.retain(|f| (&f.meetingid, &f.sub_meetingid) != (&b.meetingid, &b.sub_meetingid));
             ok.push(m);
         }
     }
-    ok
+    (ok, quality)
 }
 
 /// Parses a batch of bodies in order, splitting successes from failures.

@@ -232,8 +232,7 @@ fn flatten_slice<'a>(
 ) -> PolarsResult<(SliceTables, Vec<MeetingFailure>)> {
     let (mut parsed, mut failed) = flatten::parse_batch(slice);
     let repaired = flatten::repair(slice, &failed);
-    let more = flatten::reparse(&repaired, &mut failed);
-    let repaired_count = more.len() as u64;
+    let (more, repairs) = flatten::reparse(&repaired, &mut failed);
     parsed.extend(more);
     if !catalog.is_empty() {
         for m in parsed.iter_mut().filter(|m| m.sub_meetingid.is_some()) {
@@ -263,7 +262,7 @@ fn flatten_slice<'a>(
         });
     }
     let mut tables = slice_tables(parsed, job, people, catalog)?;
-    tables.quality.bodies_with_repeated_keys += repaired_count;
+    tables.quality.add(&repairs);
     Ok((tables, failed))
 }
 

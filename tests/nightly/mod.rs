@@ -2,6 +2,8 @@
 //! (lookback), failures belong to the window that asked for them, and a meeting WeCom keeps
 //! refusing is given up instead of failing every night for ever.
 
+mod refetch;
+
 use crate::common::*;
 use std::path::Path;
 

@@ -1,0 +1,137 @@
+//! A refetch never replaces a good answer with one the job cannot use, and text cut in half
+//! (WeCom cuts titles at 60 bytes) is repaired, not refused.
+
+use super::*;
+
+/// The first column named `name` of a CSV table's rows.
+fn column(path: &Path, name: &str) -> Vec<String> {
+    let lines = csv_lines(path);
+    let col = lines[0].split(',').position(|h| h == name).unwrap();
+    lines
+        .iter()
+        .skip(1)
+        .map(|l| l.split(',').nth(col).unwrap().to_string())
+        .collect()
+}
+
+/// A body of `body` whose title is `title`, as raw bytes (which may not be UTF-8).
+fn titled(body: &str, title: &[u8]) -> Vec<u8> {
+    let (before, after) = body.split_once("\"weekly\"").unwrap();
+    [before.as_bytes(), b"\"", title, b"\"", after.as_bytes()].concat()
+}
+
+/// Night of the 18th: the evening meeting is stored in progress with one attendee. Next night
+/// the lookback gets an ended answer with two attendees whose title is `cut`: the stored answer
+/// and its rows stay, the fetch is a failure, and the meeting stays due for the next lookback.
+fn a_cut_lookback_answer_keeps_the_stored_answer(cut: &[u8]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = folder_job(dir);
+    let out = dir.join("out");
+    put(
+        dir,
+        "hyEvening",
+        &body(D18, 2, &[member("zhangsan", 1, D18, D18 + 600)]),
+    );
+    ids(dir, &["hyEvening"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ended = body(
+        D18,
+        3,
+        &[
+            member("zhangsan", 1, D18, D18 + 3600),
+            member("lisi", 1, D18 + 60, D18 + 3000),
+        ],
+    );
+    std::fs::write(dir.join("src/hyEvening.json"), titled(&ended, cut)).unwrap();
+    put(
+        dir,
+        "hyNext",
+        &body(D19, 3, &[member("wangwu", 1, D19, D19 + 3600)]),
+    );
+    ids(dir, &["hyNext"]);
+    for night in 1..=2 {
+        let o = run(bin()
+            .args(["run", "--date", "2026-11-19", "--job"])
+            .arg(&job));
+        assert_eq!(o.status.code(), Some(2), "night {night}: {}", stderr(&o));
+        assert!(stderr(&o).contains("hyEvening"), "{}", stderr(&o));
+        let r = last_report(&out);
+        assert_eq!(failed_ids(&r), ["hyEvening"], "night {night}");
+        assert_eq!(r["counts"]["failed"], 1);
+        assert_eq!(r["counts"]["lookback"], 1, "still due on night {night}");
+        assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
+        let titles = column(&out.join("meetings/dt=2026-11-18/part-0.csv"), "title");
+        assert_eq!(titles, ["weekly"]);
+        assert_eq!(attendance_ids(&out, "2026-11-19"), ["wangwu"]);
+    }
+}
+
+#[test]
+fn a_lookback_answer_with_a_lone_surrogate_in_its_title_keeps_the_stored_answer_and_its_rows() {
+    a_cut_lookback_answer_keeps_the_stored_answer(br"Weekly \ud83d");
+}
+
+#[test]
+fn a_lookback_answer_with_an_invalid_utf8_byte_keeps_the_stored_answer_and_its_rows() {
+    // 会 is E4 BC 9A: cut after two of its bytes.
+    a_cut_lookback_answer_keeps_the_stored_answer(b"Weekly \xE4\xBC");
+}
+
+#[test]
+fn a_first_answer_with_a_cut_character_is_written_with_a_replacement_character_and_counted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = folder_job(dir);
+    let out = dir.join("out");
+    let ended = body(D18, 3, &[member("zhangsan", 1, D18, D18 + 3600)]);
+    std::fs::write(
+        dir.join("src/hyCut.json"),
+        titled(&ended, br"Weekly \ud83d"),
+    )
+    .unwrap();
+    ids(dir, &["hyCut"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = last_report(&out);
+    assert_eq!(r["quality"]["text_repaired"], 1);
+    assert_eq!(r["counts"]["fetched"], 1);
+    assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
+    let titles = column(&out.join("meetings/dt=2026-11-18/part-0.csv"), "title");
+    assert_eq!(titles, ["Weekly \u{fffd}"]);
+    // The store keeps the answer verbatim; a rerun reuses it (it is final) and repairs it again.
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = last_report(&out);
+    assert_eq!(r["counts"]["reused_from_store"], 1);
+    assert_eq!(r["quality"]["text_repaired"], 1);
+}
+
+#[test]
+fn a_first_answer_with_an_invalid_utf8_byte_is_written_with_a_replacement_character() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let job = folder_job(dir);
+    let out = dir.join("out");
+    let ended = body(D18, 3, &[member("zhangsan", 1, D18, D18 + 3600)]);
+    std::fs::write(
+        dir.join("src/hyCut.json"),
+        titled(&ended, b"Weekly \xE4\xBC"),
+    )
+    .unwrap();
+    ids(dir, &["hyCut"]);
+    let o = run(bin()
+        .args(["run", "--date", "2026-11-18", "--job"])
+        .arg(&job));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(last_report(&out)["quality"]["text_repaired"], 1);
+    let titles = column(&out.join("meetings/dt=2026-11-18/part-0.csv"), "title");
+    assert_eq!(titles, ["Weekly \u{fffd}"]);
+}
