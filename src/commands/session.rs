@@ -6,6 +6,7 @@ use super::Outcome;
 use crate::config::job::Job;
 use crate::fetch::lock::{self, RunLock};
 use crate::output::metrics::RunMetrics;
+use crate::output::place::{OutputLock, Place};
 use crate::output::report::RunReport;
 use crate::wecom::client::StatsSnapshot;
 use anyhow::Result;
@@ -70,8 +71,10 @@ pub struct Session<'a> {
     pub job: &'a Job,
     pub report: RunReport,
     pub started: Instant,
+    /// Where the outputs go (a folder or a bucket).
+    pub place: Box<dyn Place>,
     _store_lock: RunLock,
-    _output_lock: RunLock,
+    _output_lock: OutputLock,
 }
 
 impl<'a> Session<'a> {
@@ -81,11 +84,14 @@ impl<'a> Session<'a> {
         let started = Instant::now();
         let holder = format!("{command} --job {}", job.name);
         let store_lock = lock::acquire(&job.store_path, &holder)?;
-        let output_lock = lock::acquire_output(&job.out_dir, &holder)?;
+        let report = RunReport::new(command, &job.name);
+        let place = crate::output::open(job)?;
+        let output_lock = place.lock(&format!("{holder} (run {})", report.run_id))?;
         Ok(Session {
             job,
-            report: RunReport::new(command, &job.name),
+            report,
             started,
+            place,
             _store_lock: store_lock,
             _output_lock: output_lock,
         })
@@ -140,7 +146,7 @@ impl<'a> Session<'a> {
         report.timings.total_ms = self.started.elapsed().as_millis();
         report.counts.failed = report.failures.len();
         report.counts.given_up = report.given_up.len();
-        let path = report.write(&self.job.out_dir)?;
+        let path = report.write(&*self.place)?;
         if JSON_LOGS.load(Ordering::Relaxed) {
             tracing::info!(report = %path.display(), summary = %report.summary(), "run finished");
         } else {

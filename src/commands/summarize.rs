@@ -79,7 +79,7 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         return Ok(());
     }
     let writer = Writer {
-        out_dir: &job.out_dir,
+        place: &*session.place,
         formats: &job.formats,
         csv: job.csv,
         tz: job.tz,
@@ -122,7 +122,7 @@ pub fn rewrite_dates(
         let range = DateRange::new(date, date)?;
         let (start, end) = range.epoch_bounds(job.tz);
         let writer = Writer {
-            out_dir: &job.out_dir,
+            place: &*session.place,
             formats: &job.formats,
             csv: job.csv,
             tz: job.tz,

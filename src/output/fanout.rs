@@ -20,6 +20,7 @@ use crate::output::html;
 use crate::output::labels::Labels;
 use crate::output::overview::{Collector, Meta};
 use crate::output::partitions::{Writer, Written};
+use crate::output::place::Place;
 use crate::output::xlsx::WorkbookWriter;
 use crate::transform::tables::{Table, TableSink};
 use anyhow::Result;
@@ -62,7 +63,7 @@ pub fn write_window<T>(
         .copied()
         .filter(|f| f.is_partitioned())
         .collect();
-    let mut people = PeopleFiles::new(job, window);
+    let mut people = PeopleFiles::new(job, partitions.place, window);
     let (built, mut written) = if partitioned.is_empty() {
         let mut tee = Tee::new(None, people.as_mut());
         let built = build(&mut tee)?;
@@ -79,26 +80,23 @@ pub fn write_window<T>(
     };
     let mut outcome = PeopleOutcome::default();
     if let Some(p) = people {
-        outcome = p.finish(&mut written.files);
+        outcome = p.finish(partitions.place, &mut written.files);
     }
     Ok((built, written, outcome))
 }
 
 /// The workbook of a window: `OUT/workbooks/window=FROM_TO/attendance.xlsx`.
-pub fn workbook_path(out_dir: &Path, window: DateRange) -> PathBuf {
-    window_file(out_dir, "workbooks", Format::Xlsx, window)
+pub fn workbook_key(window: DateRange) -> String {
+    window_file("workbooks", Format::Xlsx, window)
 }
 
 /// The report of a window: `OUT/reports/window=FROM_TO/report.html`.
-pub fn report_path(out_dir: &Path, window: DateRange) -> PathBuf {
-    window_file(out_dir, "reports", Format::Html, window)
+pub fn report_key(window: DateRange) -> String {
+    window_file("reports", Format::Html, window)
 }
 
-fn window_file(out_dir: &Path, folder: &str, format: Format, window: DateRange) -> PathBuf {
-    out_dir
-        .join(folder)
-        .join(format!("window={}", window.label()))
-        .join(format.file_name())
+fn window_file(folder: &str, format: Format, window: DateRange) -> String {
+    format!("{folder}/window={}/{}", window.label(), format.file_name())
 }
 
 /// Hands each frame to the partition writer, when there is one, and to the files for people.
@@ -187,7 +185,9 @@ struct PeopleFiles {
     /// `None` once the workbook and the report are both given up.
     collector: Option<Collector>,
     workbook: Option<WorkbookWriter>,
-    report: Option<PathBuf>,
+    /// The report's key and where it is.
+    report: Option<(String, PathBuf)>,
+    /// Where the workbook is (for its failure).
     workbook_path: PathBuf,
     meta: Meta,
     failed: Vec<FileFailure>,
@@ -195,16 +195,20 @@ struct PeopleFiles {
 
 impl PeopleFiles {
     /// `None` when the job asks for neither a workbook nor a report.
-    fn new(job: &Job, window: DateRange) -> Option<Self> {
+    fn new(job: &Job, place: &dyn Place, window: DateRange) -> Option<Self> {
         let wants = |f| job.formats.contains(&f);
         if !wants(Format::Xlsx) && !wants(Format::Html) {
             return None;
         }
         let labels = Labels::of(job.language);
-        let workbook_path = workbook_path(&job.out_dir, window);
+        let workbook_key = workbook_key(window);
+        let workbook_path = place.location(&workbook_key);
         let mut failed = Vec::new();
         let workbook = match wants(Format::Xlsx) {
-            true => match WorkbookWriter::new(&workbook_path, labels, job.tz) {
+            true => match place
+                .scratch(&workbook_key)
+                .and_then(|dir| WorkbookWriter::new(&workbook_key, &dir, labels, job.tz))
+            {
                 Ok(w) => Some(w),
                 Err(e) => {
                     failed.push(failure(&workbook_path, "workbook", &e));
@@ -216,7 +220,11 @@ impl PeopleFiles {
         Some(PeopleFiles {
             collector: Some(Collector::new(&job.metrics.user_statuses, window)),
             workbook,
-            report: wants(Format::Html).then(|| report_path(&job.out_dir, window)),
+            report: wants(Format::Html).then(|| {
+                let key = report_key(window);
+                let path = place.location(&key);
+                (key, path)
+            }),
             workbook_path,
             meta: Meta {
                 job: job.name.clone(),
@@ -251,14 +259,14 @@ impl PeopleFiles {
             self.failed
                 .push(failure(&self.workbook_path, "workbook", e));
         }
-        if let Some(path) = self.report.take() {
+        if let Some((_, path)) = self.report.take() {
             self.failed.push(failure(&path, "report", e));
         }
     }
 
     /// Writes the workbook and the report, adding their paths to `files`; returns what became
     /// of them.
-    fn finish(mut self, files: &mut Vec<PathBuf>) -> PeopleOutcome {
+    fn finish(mut self, place: &dyn Place, files: &mut Vec<PathBuf>) -> PeopleOutcome {
         let mut outcome = PeopleOutcome::default();
         let Some(collector) = self.collector.take() else {
             outcome.failed = self.failed;
@@ -275,7 +283,7 @@ impl PeopleFiles {
         };
         if let Some(w) = self.workbook {
             let t = std::time::Instant::now();
-            match w.finish(&overview, &self.meta, departments.as_ref()) {
+            match w.finish(&overview, &self.meta, departments.as_ref(), place) {
                 Ok(saved) => {
                     tracing::debug!(path = %saved.path.display(), ms = t.elapsed().as_millis(), "workbook written");
                     outcome.cells_cut = saved.cells_cut;
@@ -286,9 +294,9 @@ impl PeopleFiles {
                     .push(failure(&self.workbook_path, "workbook", &e)),
             }
         }
-        if let Some(path) = self.report {
+        if let Some((key, path)) = self.report {
             let t = std::time::Instant::now();
-            match html::write(&path, &overview, &self.meta) {
+            match html::write(place, &key, &overview, &self.meta) {
                 Ok(()) => {
                     tracing::debug!(path = %path.display(), ms = t.elapsed().as_millis(), "report written");
                     files.push(path);

@@ -16,12 +16,11 @@
 use crate::output::charts;
 use crate::output::labels::Labels;
 use crate::output::overview::{AbsenceRow, Meta, Overview, SeriesRow, Top, UserRow};
-use crate::output::partitions::write_bytes_atomic;
+use crate::output::place::Place;
 use anyhow::{Context, Result};
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Serialize;
-use std::path::Path;
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("templates/report.html");
@@ -257,9 +256,9 @@ pub fn render(o: &Overview, meta: &Meta) -> Result<String> {
     Ok(html)
 }
 
-/// Renders the page and writes it atomically.
-pub fn write(path: &Path, o: &Overview, meta: &Meta) -> Result<()> {
-    write_bytes_atomic(path, render(o, meta)?.as_bytes())
+/// Renders the page and writes it, whole, as `key` in `place`.
+pub fn write(place: &dyn Place, key: &str, o: &Overview, meta: &Meta) -> Result<()> {
+    place.put_bytes(key, render(o, meta)?.as_bytes())
 }
 
 fn metric(name: &'static str, label: &'static str, raw: String, text: String) -> Metric {

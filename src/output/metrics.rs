@@ -7,7 +7,7 @@
 //! longer runs. Series are labelled with the job's `name`; a dry run or `check` does not write
 //! the file at all (`commands::execute`).
 
-use crate::output::partitions::write_bytes_atomic;
+use crate::output::place::write_bytes_atomic;
 use crate::output::report::RunReport;
 use anyhow::Result;
 use std::fmt::Write as _;

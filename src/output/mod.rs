@@ -1,5 +1,5 @@
 //! Where results land: the atomic, Hive-style partition writers ([`partitions`], implementing
-//! the transform's sink), the CSV cell writer ([`csv_format`]) and the run report
+//! the transform's sink, writing through a [`place`]: a local folder or a bucket), the CSV cell writer ([`csv_format`]) and the run report
 //! ([`report`]); for people, the workbook ([`xlsx`]) and the report page ([`html`], with
 //! [`charts`]), both fed the partition writer's frames by [`fanout`] and summed up by
 //! [`overview`], in the words of [`labels`]. A new file format goes here. Depends on the
@@ -14,5 +14,11 @@ pub mod labels;
 pub mod metrics;
 pub mod overview;
 pub mod partitions;
+pub mod place;
 pub mod report;
 pub mod xlsx;
+
+/// Opens the job's output place.
+pub fn open(job: &crate::config::job::Job) -> anyhow::Result<Box<dyn place::Place>> {
+    Ok(Box::new(place::Folder::new(&job.out_dir)))
+}

@@ -2,10 +2,11 @@
 //!
 //! Layout: `OUT/attendance/dt=YYYY-MM-DD/part-0.{csv,parquet}`, the same for
 //! `meetings`, and `OUT/users/window=FROM_TO/part-0.*` (the same for `departments`, `series`
-//! and `series_meetings`), each finished partition marked by
-//! `_SUCCESS`. Every file is written to a temporary name in its own folder, fsynced, then
-//! renamed, so a reader never sees half a file. A run replaces exactly the partitions of its
-//! window: dates of the window that now have no meetings lose their old partition.
+//! and `series_meetings`), each finished partition marked by `_SUCCESS`. Every file is put
+//! whole through a [`Place`] (a local folder: temporary name, fsync, rename; a bucket: one
+//! object), so a reader never sees half a file. A run replaces exactly the partitions of its
+//! window: dates of the window that now have no meetings lose their old partition. These
+//! rules are the same for every place.
 //!
 //! Partitions are written while the tables are still being built: rows arrive in date order
 //! through a [`WindowSink`], and each date goes to a writer thread as soon as it is complete.
@@ -16,16 +17,16 @@
 use crate::config::job::{CsvConfig, Format};
 use crate::config::window::DateRange;
 use crate::output::csv_format::write_csv;
+use crate::output::place::{Place, key};
 use crate::transform::tables::{Table, TableSink};
 use anyhow::{Context, Result, bail};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
 use std::collections::HashSet;
-use std::fs::{self, File};
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::panic::{self, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, mpsc};
 
 /// Fast to write and to read back; the tables compress well either way.
@@ -65,7 +66,8 @@ pub enum Stale {
 }
 
 pub struct Writer<'a> {
-    pub out_dir: &'a Path,
+    /// Where the files go.
+    pub place: &'a dyn Place,
     pub formats: &'a [Format],
     pub csv: CsvConfig,
     /// Zone of the CSV time offsets (the job's).
@@ -74,8 +76,8 @@ pub struct Writer<'a> {
     pub stale: Stale,
 }
 
-/// A partition on its way to a writer thread: its folder and its rows.
-type PartitionJob = (PathBuf, DataFrame);
+/// A partition on its way to a writer thread: its folder's key and its rows.
+type PartitionJob = (String, DataFrame);
 
 impl Writer<'_> {
     /// Writes the tables of `window` while `produce` builds them, replacing that window's
@@ -91,7 +93,7 @@ impl Writer<'_> {
         window: DateRange,
         produce: impl FnOnce(&mut WindowSink) -> Result<T>,
     ) -> Result<(T, Written)> {
-        write_window_with(self.out_dir, window, self.stale, produce, |dir, df| {
+        write_window_with(self.place, window, self.stale, produce, |dir, df| {
             self.write_partition(dir, df)
         })
     }
@@ -99,25 +101,22 @@ impl Writer<'_> {
     /// Writes one partition folder: the old `_SUCCESS` goes first, then each format's file is
     /// written (atomically) and any file of a format not written this time is removed, then a new
     /// `_SUCCESS` marks it finished.
-    fn write_partition(&self, dir: &Path, mut df: DataFrame) -> Result<Vec<PathBuf>> {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        remove_stale_temporaries(dir)?;
-        let marker = dir.join(SUCCESS_MARKER);
-        if marker.exists() {
-            fs::remove_file(&marker)
-                .with_context(|| format!("cannot remove {}", marker.display()))?;
-        }
+    fn write_partition(&self, dir: &str, mut df: DataFrame) -> Result<Vec<PathBuf>> {
+        let place = self.place;
+        place.tidy(dir)?;
+        let marker = key(dir, SUCCESS_MARKER);
+        place.delete(&marker)?;
         let mut files = Vec::with_capacity(self.formats.len());
         for format in self.formats {
             let t = std::time::Instant::now();
-            let path = dir.join(format.file_name());
+            let file = key(dir, format.file_name());
             match format {
                 Format::Csv => {
                     // write_csv buffers a megabyte at a time itself.
-                    write_atomic(&path, |f| write_csv(&df, self.csv, self.tz, f))?;
+                    place.put_with(&file, |f| write_csv(&df, self.csv, self.tz, f))?;
                 }
                 Format::Parquet => {
-                    write_atomic(&path, |f| {
+                    place.put_with(&file, |f| {
                         ParquetWriter::new(BufWriter::new(f))
                             .with_compression(PARQUET_COMPRESSION)
                             // Partitions are already written in parallel: encoding one
@@ -131,6 +130,7 @@ impl Writer<'_> {
                 // One file per window, not per partition: written by `output::fanout`.
                 Format::Xlsx | Format::Html => continue,
             }
+            let path = place.location(&file);
             tracing::debug!(path = %path.display(), rows = df.height(), ms = t.elapsed().as_millis(), "written");
             files.push(path);
         }
@@ -141,24 +141,20 @@ impl Writer<'_> {
             .iter()
             .filter(|f| !self.formats.contains(f))
         {
-            let path = dir.join(other.file_name());
-            if path.exists() {
-                fs::remove_file(&path)
-                    .with_context(|| format!("cannot remove {}", path.display()))?;
-            }
+            place.delete(&key(dir, other.file_name()))?;
         }
-        write_atomic(&marker, |_| Ok(()))?;
+        place.put_bytes(&marker, b"")?;
         Ok(files)
     }
 }
 
 /// [`Writer::write_window`] with the partition writer as a parameter (so tests can make it fail).
 fn write_window_with<T>(
-    out_dir: &Path,
+    place: &dyn Place,
     window: DateRange,
     stale: Stale,
     produce: impl FnOnce(&mut WindowSink) -> Result<T>,
-    write: impl Fn(&Path, DataFrame) -> Result<Vec<PathBuf>> + Sync,
+    write: impl Fn(&str, DataFrame) -> Result<Vec<PathBuf>> + Sync,
 ) -> Result<(T, Written)> {
     let (tx, rx) = mpsc::sync_channel::<(usize, PartitionJob)>(WRITERS);
     // A failing writer drops the receiver: the producer's next hand-over then fails at
@@ -181,7 +177,7 @@ fn write_window_with<T>(
                         .unwrap_or_else(|p| {
                             Err(anyhow::anyhow!(
                                 "writing {} panicked: {}",
-                                dir.display(),
+                                place.location(&dir).display(),
                                 panic_message(&*p)
                             ))
                         });
@@ -195,7 +191,7 @@ fn write_window_with<T>(
             });
         }
         let mut sink = WindowSink {
-            out_dir,
+            place,
             window,
             queue: Some(tx),
             sent: 0,
@@ -231,7 +227,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 
 /// Takes a window's rows in date order and queues each date's partition once it is complete.
 pub struct WindowSink<'a> {
-    out_dir: &'a Path,
+    place: &'a dyn Place,
     window: DateRange,
     queue: Option<mpsc::SyncSender<(usize, PartitionJob)>>,
     sent: usize,
@@ -285,10 +281,8 @@ impl TableSink for WindowSink<'_> {
 
 impl WindowSink<'_> {
     /// The folder of a table of the whole window: `OUT/<table>/window=FROM_TO`.
-    fn window_dir(&self, table: &str) -> PathBuf {
-        self.out_dir
-            .join(table)
-            .join(format!("window={}", self.window.label()))
+    fn window_dir(&self, table: &str) -> String {
+        format!("{table}/window={}", self.window.label())
     }
 
     /// Queues the open date of `table`, if any.
@@ -319,8 +313,8 @@ impl WindowSink<'_> {
     }
 
     /// The folder of one date's partition of `table`.
-    fn date_dir(&self, table: Table, date: NaiveDate) -> PathBuf {
-        self.out_dir.join(table.name()).join(format!("dt={date}"))
+    fn date_dir(&self, table: Table, date: NaiveDate) -> String {
+        format!("{}/dt={date}", table.name())
     }
 
     fn flush_all(&mut self) -> Result<()> {
@@ -328,7 +322,7 @@ impl WindowSink<'_> {
         self.flush(Table::Meetings)
     }
 
-    fn send(&mut self, dir: PathBuf, df: DataFrame) -> Result<()> {
+    fn send(&mut self, dir: String, df: DataFrame) -> Result<()> {
         let queue = self.queue.as_ref().expect("the sink is open");
         queue
             .send((self.sent, (dir, df)))
@@ -342,7 +336,7 @@ impl WindowSink<'_> {
     /// that of the dataset, not of the window's length.
     fn remove_stale(&mut self, stale: Stale) -> Result<()> {
         for table in [Table::Attendance, Table::Meetings] {
-            for (date, dir) in date_partitions(&self.out_dir.join(table.name()))? {
+            for (date, dir) in date_partitions(self.place, table.name())? {
                 let in_window = self.window.from <= date && date <= self.window.to;
                 if !in_window || self.done.contains(&(table, date)) {
                     continue;
@@ -350,8 +344,11 @@ impl WindowSink<'_> {
                 match stale {
                     Stale::Keep => self.written.partitions_kept += 1,
                     Stale::Remove => {
-                        fs::remove_dir_all(&dir).with_context(|| {
-                            format!("cannot remove stale partition {}", dir.display())
+                        self.place.delete_folder(&dir).with_context(|| {
+                            format!(
+                                "cannot remove stale partition {}",
+                                self.place.location(&dir).display()
+                            )
                         })?;
                         self.written.partitions_removed += 1;
                     }
@@ -362,43 +359,20 @@ impl WindowSink<'_> {
     }
 }
 
-/// The `dt=YYYY-MM-DD` folders under a table's folder, with their dates (none when the table
-/// has no folder yet). Folders whose name is not a date are not ours and are left alone.
-fn date_partitions(table_dir: &Path) -> Result<Vec<(NaiveDate, PathBuf)>> {
-    let entries = match fs::read_dir(table_dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", table_dir.display())),
-    };
-    let mut out = Vec::new();
-    for e in entries {
-        let e = e.with_context(|| format!("cannot list {}", table_dir.display()))?;
-        let name = e.file_name();
-        let date = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("dt="))
-            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
-        if let Some(date) = date {
-            out.push((date, e.path()));
-        }
-    }
-    Ok(out)
-}
-
-/// Removes temporary files a killed run left behind (`.part-0.csv.tmp-PID`); readers of the
-/// dataset ignore dot-files anyway, this only keeps the folder tidy.
-fn remove_stale_temporaries(dir: &Path) -> Result<()> {
-    let listing = || format!("cannot list {}", dir.display());
-    for e in fs::read_dir(dir).with_context(listing)? {
-        let e = e.with_context(listing)?;
-        let name = e.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') && name.contains(".tmp-") {
-            fs::remove_file(e.path())
-                .with_context(|| format!("cannot remove {}", e.path().display()))?;
-        }
-    }
-    Ok(())
+/// The `dt=YYYY-MM-DD` folders under a table's folder, with their dates and keys (none when
+/// the table has no folder yet). Folders whose name is not a date are not ours and are left
+/// alone.
+fn date_partitions(place: &dyn Place, table: &str) -> Result<Vec<(NaiveDate, String)>> {
+    Ok(place
+        .folders(table)?
+        .into_iter()
+        .filter_map(|name| {
+            let date = name
+                .strip_prefix("dt=")
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())?;
+            Some((date, key(table, &name)))
+        })
+        .collect())
 }
 
 /// Splits a frame sorted by `meeting_date` into contiguous per-date slices (no copy).
@@ -432,46 +406,12 @@ fn split_by_date(df: &DataFrame) -> Result<Vec<(NaiveDate, DataFrame)>> {
         .collect()
 }
 
-/// Writes `path` via a temporary file in the same folder: write, fsync, rename, fsync folder.
-pub fn write_atomic(path: &Path, fill: impl FnOnce(&mut File) -> Result<()>) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut f = File::create(&tmp)?;
-        fill(&mut f)?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write {}", path.display()))
-}
-
-/// Writes `bytes` to `path` atomically.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    write_atomic(path, |f| {
-        let mut w = BufWriter::new(f);
-        w.write_all(bytes)?;
-        w.flush()?;
-        Ok(())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::output::place::Folder;
+    use std::fs;
+    use std::path::Path;
 
     fn day(d: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
@@ -503,7 +443,7 @@ mod tests {
         produce: impl FnOnce(&mut WindowSink) -> Result<()>,
     ) -> Result<((), Written)> {
         let writer = Writer {
-            out_dir: out,
+            place: &Folder::new(out),
             formats: &[Format::Csv],
             csv: CsvConfig {
                 bom: false,
@@ -555,7 +495,7 @@ mod tests {
             fs::create_dir_all(d).unwrap();
         }
         let writer = Writer {
-            out_dir: out.path(),
+            place: &Folder::new(out.path()),
             formats: &[Format::Csv],
             csv: CsvConfig {
                 bom: false,
@@ -624,7 +564,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let r = write_window_with(
-                &path,
+                &Folder::new(&path),
                 window,
                 Stale::Remove,
                 |sink| {
@@ -633,7 +573,7 @@ mod tests {
                     }
                     Ok(())
                 },
-                |dir, _| panic!("cannot encode {}", dir.display()),
+                |dir, _| panic!("cannot encode {dir}"),
             );
             tx.send(r.map(|_| ())).unwrap();
         });
@@ -665,20 +605,5 @@ mod tests {
             .map(|(d, p)| (d.to_string(), p.height()))
             .collect();
         assert_eq!(parts, [("1969-12-31".into(), 2), ("1970-01-01".into(), 1)]);
-    }
-
-    #[test]
-    fn an_atomic_write_leaves_no_temporary_file_behind() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path();
-        let p = dir.join("f.txt");
-        write_bytes_atomic(&p, b"one").unwrap();
-        write_bytes_atomic(&p, b"two").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        let names: Vec<_> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, ["f.txt"]);
     }
 }

@@ -4,11 +4,12 @@
 use crate::config::ids::{InputProblem, printable};
 use crate::domain::{EndpointAnswers, GivenUp, MeetingFailure};
 use crate::output::fanout::FileFailure;
-use crate::output::partitions::{Written, write_bytes_atomic};
+use crate::output::partitions::Written;
+use crate::output::place::Place;
 use crate::transform::flatten::Quality;
 use anyhow::Result;
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Counts {
@@ -128,14 +129,14 @@ impl RunReport {
             || self.directory.as_ref().is_some_and(|d| d.fails_run())
     }
 
-    /// Writes `OUT/_runs/<run-id>.json` atomically; returns its path.
-    pub fn write(&mut self, out_dir: &Path) -> Result<PathBuf> {
+    /// Writes `OUT/_runs/<run-id>.json`, whole; returns where it is.
+    pub fn write(&mut self, place: &dyn Place) -> Result<PathBuf> {
         self.finished_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let path = out_dir.join("_runs").join(format!("{}.json", self.run_id));
+        let key = format!("_runs/{}.json", self.run_id);
         let mut bytes = serde_json::to_vec_pretty(self)?;
         bytes.push(b'\n');
-        write_bytes_atomic(&path, &bytes)?;
-        Ok(path)
+        place.put_bytes(&key, &bytes)?;
+        Ok(place.location(&key))
     }
 
     /// The paragraph for stderr.

@@ -23,7 +23,7 @@
 
 use crate::output::labels::Labels;
 use crate::output::overview::{Meta, Overview};
-use crate::output::partitions::write_atomic;
+use crate::output::place::Place;
 use crate::transform::tables::Table;
 use anyhow::{Context, Result};
 use chrono::Offset;
@@ -199,10 +199,11 @@ fn sheet_name(base: &str, n: usize) -> String {
     }
 }
 
-/// Streams a window's tables into a workbook and saves it, atomically, at the end.
+/// Streams a window's tables into a workbook and saves it, whole, at the end.
 pub struct WorkbookWriter {
     wb: Workbook,
-    path: PathBuf,
+    /// The workbook's key in the output place.
+    key: String,
     labels: &'static Labels,
     tz: Tz,
     formats: Formats,
@@ -228,18 +229,17 @@ pub struct Saved {
 }
 
 impl WorkbookWriter {
-    pub fn new(path: &Path, labels: &'static Labels, tz: Tz) -> Result<Self> {
+    /// A workbook to be saved as `key`; the sheets' temporary files go to `scratch` (a
+    /// local folder, see [`Place::scratch`]).
+    pub fn new(key: &str, scratch: &Path, labels: &'static Labels, tz: Tz) -> Result<Self> {
         let mut wb = Workbook::new();
         wb.set_zip_compression_level(ZIP_LEVEL);
-        // The sheets' temporary files go next to the workbook: the output disk is the one
-        // sized for the data, `/tmp` may be a small memory disk.
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let dir = scratch;
         wb.set_tempdir(dir)
             .with_context(|| format!("cannot use {} for temporary files", dir.display()))?;
         Ok(WorkbookWriter {
             wb,
-            path: path.to_path_buf(),
+            key: key.to_string(),
             labels,
             tz,
             formats: Formats::new(),
@@ -283,6 +283,7 @@ impl WorkbookWriter {
         overview: &Overview,
         meta: &Meta,
         departments: Option<&DataFrame>,
+        place: &dyn Place,
     ) -> Result<Saved> {
         let ctx = Ctx {
             labels: self.labels,
@@ -336,12 +337,12 @@ impl WorkbookWriter {
             }
         }
         let wb = &mut self.wb;
-        write_atomic(&self.path, |f| {
+        place.put_with(&self.key, |f| {
             wb.save_to_writer(BufWriter::new(f))?;
             Ok(())
         })?;
         Ok(Saved {
-            path: self.path,
+            path: place.location(&self.key),
             cells_cut: self.cells_cut.get(),
         })
     }
@@ -840,14 +841,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.xlsx");
         let labels = Labels::of(Language::En);
-        let mut w = WorkbookWriter::new(&path, labels, chrono_tz::Asia::Shanghai)
+        let mut w = WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai)
             .unwrap()
             .with_rows_per_sheet(3);
         w.append(Table::Attendance, &rows(5, 0)).unwrap();
         w.append(Table::Attendance, &rows(3, 5)).unwrap();
         let m = meta();
         let overview = Collector::new(&[3], m.window).finish().unwrap();
-        w.finish(&overview, &m, None).unwrap();
+        w.finish(&overview, &m, None, &crate::output::place::Folder::new(dir.path()))
+            .unwrap();
 
         let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
         assert_eq!(
