@@ -848,8 +848,13 @@ mod tests {
         w.append(Table::Attendance, &rows(3, 5)).unwrap();
         let m = meta();
         let overview = Collector::new(&[3], m.window).finish().unwrap();
-        w.finish(&overview, &m, None, &crate::output::place::Folder::new(dir.path()))
-            .unwrap();
+        w.finish(
+            &overview,
+            &m,
+            None,
+            &crate::output::place::Folder::new(dir.path()),
+        )
+        .unwrap();
 
         let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
         assert_eq!(
