@@ -11,6 +11,10 @@
 //! absences and the most late arrivals and the meetings with the lowest attendance, each cut
 //! to the top [`TOP_N`] with a note.
 //!
+//! Text from WeCom (titles, names, department paths, ids) is shown in `<bdi>` elements: a
+//! right-to-left override left open in a title cannot flip the id printed beside it, nor
+//! anything after it.
+//!
 //! [`TOP_N`]: crate::output::overview::TOP_N
 
 use crate::output::charts;
@@ -304,7 +308,7 @@ fn departments(d: &Top<crate::output::overview::DepartmentRow>, l: &'static Labe
             })
             .collect(),
         note: cut_note(d, l),
-        nothing: l.nothing_to_show,
+        nothing: l.no_department_members,
     }
 }
 
@@ -664,6 +668,52 @@ mod tests {
         let html = render(&empty, &meta(Language::En)).unwrap();
         assert!(html.contains("No counted meeting in this window."));
         assert!(html.contains(r#"data-metric="attendance_rate" data-value="""#));
+    }
+
+    /// Whether every `c` of `html` is inside a `<bdi>` element.
+    fn isolated(html: &str, c: char) -> bool {
+        html.match_indices(c).all(|(i, _)| {
+            let before = &html[..i];
+            let open = before.rfind("<bdi");
+            open.is_some() && before.rfind("</bdi>") < open && html[i..].find("</bdi>").is_some()
+        })
+    }
+
+    #[test]
+    fn an_unterminated_right_to_left_override_in_a_title_or_name_is_isolated_from_the_id_beside_it()
+     {
+        const RLO: char = '\u{202E}';
+        let mut o = one_meeting();
+        o.lowest_meetings.rows[0].title = format!("周会{RLO}evil");
+        o.most_absent = Top {
+            rows: vec![UserRow {
+                userid: "zhangsan".into(),
+                name: Some(format!("{RLO}张三")),
+                invited: 2,
+                absent: 1,
+                late: 0,
+                rate: Some(0.5),
+            }],
+            total: 1,
+        };
+        let mut m = meta(Language::En);
+        m.job = format!("job{RLO}");
+        let html = render(&o, &m).unwrap();
+        assert_eq!(html.matches(RLO).count(), 4, "title, name, job in the meta and <title>");
+        // The <title> is plain text (no element can isolate there); everything shown in the page
+        // is in a <bdi>.
+        let body = &html[html.find("<body>").unwrap()..];
+        assert!(isolated(body, RLO), "{body}");
+        assert!(body.contains(&format!("<bdi>周会{RLO}evil</bdi><bdi class=\"id\">m1</bdi>")));
+        assert!(body.contains(&format!("<bdi>{RLO}张三</bdi><bdi class=\"id\">zhangsan</bdi>")));
+    }
+
+    #[test]
+    fn an_empty_departments_ranking_says_no_member_sits_in_a_department() {
+        let mut o = one_meeting();
+        o.departments = Some(Top::default());
+        let html = render(&o, &meta(Language::En)).unwrap();
+        assert!(html.contains("No member of this window sits in a department of the directory."));
     }
 
     #[test]

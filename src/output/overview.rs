@@ -555,7 +555,9 @@ fn longest_absences(s: &DataFrame) -> Result<Top<AbsenceRow>> {
     Ok(cut(rows))
 }
 
-/// Departments by attendance rate, highest first (departments without a rate last).
+/// Departments by attendance rate, highest first (departments without a rate last). A
+/// department with no member in the window (`members`, else `meetings_invited`, is 0) is left
+/// out: a ranking of zeros says nothing.
 fn rank_departments(d: &DataFrame) -> Result<Top<DepartmentRow>> {
     let name = d
         .column("department_name")
@@ -574,11 +576,18 @@ fn rank_departments(d: &DataFrame) -> Result<Top<DepartmentRow>> {
     };
     let invited = optional_ints("meetings_invited")?;
     let attended = optional_ints("meetings_attended")?;
+    let members = optional_ints("members")?;
+    let has_members = |i: usize| match (&members, &invited) {
+        (Some(m), _) => m.get(i).unwrap_or(0) > 0,
+        (None, Some(n)) => n.get(i).unwrap_or(0) > 0,
+        (None, None) => true,
+    };
     let paths = match d.column("department_path") {
         Ok(c) => Some(c.str()?.clone()),
         Err(_) => None,
     };
     let mut rows: Vec<DepartmentRow> = (0..d.height())
+        .filter(|&i| has_members(i))
         .map(|i| DepartmentRow {
             name: names.get(i).unwrap_or_default().to_string(),
             path: paths.as_ref().and_then(|p| p.get(i)).map(str::to_string),
@@ -808,5 +817,38 @@ mod tests {
             .map(|d| d.name)
             .collect();
         assert_eq!(names, ["研发部", "销售部", "人事部"]);
+    }
+
+    #[test]
+    fn departments_with_no_member_in_the_window_are_not_ranked() {
+        let mut c = Collector::new(&[3], window(16, 16));
+        c.set_departments(
+            df!(
+                "department_name" => ["总部", "销售部", "研发部"],
+                "members" => [2i64, 0, 2],
+                "meetings_invited" => [4i64, 0, 4],
+                "meetings_attended" => [3i64, 0, 3],
+                "attendance_rate" => [Some(0.75), None, Some(0.75)],
+            )
+            .unwrap(),
+        );
+        let ranked = c.finish().unwrap().departments.unwrap();
+        let names: Vec<_> = ranked.rows.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["总部", "研发部"]);
+        assert_eq!(ranked.total, 2, "the note counts only the ranked departments");
+
+        // People of the window none of whom is in the directory: no department is ranked.
+        let mut c = Collector::new(&[3], window(16, 16));
+        c.set_departments(
+            df!(
+                "department_name" => ["总部", "销售部"],
+                "members" => [0i64, 0],
+                "meetings_invited" => [0i64, 0],
+                "attendance_rate" => [None::<f64>, None],
+            )
+            .unwrap(),
+        );
+        let ranked = c.finish().unwrap().departments.unwrap();
+        assert!(ranked.rows.is_empty() && ranked.total == 0);
     }
 }

@@ -659,7 +659,7 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
     let first = &list[list.find("<tbody>").unwrap()..];
     let first = &first[..first.find("</tr>").unwrap()];
     assert!(
-        first.contains(&format!("{name}<span class=\"id\">{userid}</span>")),
+        first.contains(&format!("<bdi>{name}</bdi><bdi class=\"id\">{userid}</bdi>")),
         "{first}"
     );
 }
