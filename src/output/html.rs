@@ -681,7 +681,7 @@ mod tests {
 
     #[test]
     fn an_unterminated_right_to_left_override_in_a_title_or_name_is_isolated_from_the_id_beside_it()
-     {
+    {
         const RLO: char = '\u{202E}';
         let mut o = one_meeting();
         o.lowest_meetings.rows[0].title = format!("周会{RLO}evil");
@@ -699,13 +699,21 @@ mod tests {
         let mut m = meta(Language::En);
         m.job = format!("job{RLO}");
         let html = render(&o, &m).unwrap();
-        assert_eq!(html.matches(RLO).count(), 4, "title, name, job in the meta and <title>");
+        assert_eq!(
+            html.matches(RLO).count(),
+            4,
+            "title, name, job in the meta and <title>"
+        );
         // The <title> is plain text (no element can isolate there); everything shown in the page
         // is in a <bdi>.
         let body = &html[html.find("<body>").unwrap()..];
         assert!(isolated(body, RLO), "{body}");
-        assert!(body.contains(&format!("<bdi>周会{RLO}evil</bdi><bdi class=\"id\">m1</bdi>")));
-        assert!(body.contains(&format!("<bdi>{RLO}张三</bdi><bdi class=\"id\">zhangsan</bdi>")));
+        assert!(body.contains(&format!(
+            "<bdi>周会{RLO}evil</bdi><bdi class=\"id\">m1</bdi>"
+        )));
+        assert!(body.contains(&format!(
+            "<bdi>{RLO}张三</bdi><bdi class=\"id\">zhangsan</bdi>"
+        )));
     }
 
     #[test]

@@ -835,7 +835,10 @@ mod tests {
         let ranked = c.finish().unwrap().departments.unwrap();
         let names: Vec<_> = ranked.rows.iter().map(|d| d.name.as_str()).collect();
         assert_eq!(names, ["总部", "研发部"]);
-        assert_eq!(ranked.total, 2, "the note counts only the ranked departments");
+        assert_eq!(
+            ranked.total, 2,
+            "the note counts only the ranked departments"
+        );
 
         // People of the window none of whom is in the directory: no department is ranked.
         let mut c = Collector::new(&[3], window(16, 16));

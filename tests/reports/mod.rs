@@ -659,7 +659,9 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
     let first = &list[list.find("<tbody>").unwrap()..];
     let first = &first[..first.find("</tr>").unwrap()];
     assert!(
-        first.contains(&format!("<bdi>{name}</bdi><bdi class=\"id\">{userid}</bdi>")),
+        first.contains(&format!(
+            "<bdi>{name}</bdi><bdi class=\"id\">{userid}</bdi>"
+        )),
         "{first}"
     );
 }
@@ -736,4 +738,22 @@ fn a_workbook_that_cannot_be_written_leaves_the_tables_and_the_run_report_and_ex
     assert!(reason.starts_with("writing the workbook: "), "{reason}");
     assert!(report["fatal"].is_null());
     assert!(stderr(&o).contains("NOT written"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_figures_docs_reports_md_quotes_are_the_demos() {
+    let docs = std::fs::read_to_string(repo().join("docs/reports.md")).unwrap();
+    let quoted: Vec<&str> = docs
+        .lines()
+        .filter(|l| l.starts_with("data-metric=\""))
+        .collect();
+    assert_eq!(quoted.len(), 8, "the eight headline numbers are quoted");
+    let demo = Demo::shipped();
+    let html = std::fs::read_to_string(demo.report()).unwrap();
+    for line in quoted {
+        assert!(
+            html.contains(line),
+            "docs/reports.md quotes {line}, the demo's report does not have it"
+        );
+    }
 }
