@@ -792,7 +792,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.xlsx");
         let labels = Labels::of(Language::ZhCn);
-        let mut w = WorkbookWriter::new(&path, labels, chrono_tz::Asia::Shanghai).unwrap();
+        let mut w =
+            WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai).unwrap();
         w.append(Table::Attendance, &rows(1, 0)).unwrap();
         let series = df!(
             "meetingid" => ["S1"],
@@ -809,7 +810,13 @@ mod tests {
         w.append(Table::Series, &series).unwrap();
         let m = meta();
         let overview = Collector::new(&[3], m.window).finish().unwrap();
-        w.finish(&overview, &m, None).unwrap();
+        w.finish(
+            &overview,
+            &m,
+            None,
+            &crate::output::place::Folder::new(dir.path()),
+        )
+        .unwrap();
         let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
         assert_eq!(
             wb.sheet_names(),
