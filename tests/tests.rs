@@ -19,4 +19,5 @@ mod operations;
 mod pipeline;
 mod quotas;
 mod reports;
+mod series_fetch;
 mod wecom_client;

@@ -4,7 +4,7 @@
 //! no get_info call and nothing written (no store, lock, table or report is created).
 //! Discovery (`get_user_meetingid`) does run when the job has organizers, and is counted.
 
-use super::fetch::lookback_ids;
+use super::fetch::{lookback_ids, occurrence_span, series_heads_due};
 use super::{Outcome, ids, setup};
 use crate::config::job::{Job, Source as SourceCfg};
 use crate::config::window::{Window, local_date};
@@ -60,6 +60,20 @@ pub async fn dry_run(job: &Job, window: Window, command: &str) -> Result<Outcome
         .iter()
         .filter(|id| !reused.contains(*id) && !given_up.contains(*id))
         .count();
+    // Recurring meetings: the heads fetched again and the occurrences known to be due (the
+    // heads may list more when fetched).
+    let (heads, occurrences) = match &store {
+        Some(s) => {
+            let mut asked = list.ids.clone();
+            asked.extend(lookback.iter().cloned());
+            let span = occurrence_span(job, window);
+            (
+                series_heads_due(s, job, window, &asked)?.len(),
+                s.due_occurrences(span, job.refetch, job.fetch.give_up_after)?,
+            )
+        }
+        None => Default::default(),
+    };
     say!("store:        {}", job.store_path.display());
     say!(
         "meetings:     {} already final in the store (reused), {} given up, {} to fetch, {} unfinished in the {}-day lookback to fetch again",
@@ -69,7 +83,15 @@ pub async fn dry_run(job: &Job, window: Window, command: &str) -> Result<Outcome
         lookback.len(),
         job.fetch.lookback_days
     );
-    let get_info = to_fetch + lookback.len();
+    if heads + occurrences.todo.len() + occurrences.reused > 0 {
+        say!(
+            "series:       {heads} heads of recurring meetings to fetch again; occurrences: {} to fetch, {} already ended in the store (reused), {} given up (known so far: the heads may list more)",
+            occurrences.todo.len(),
+            occurrences.reused,
+            occurrences.given_up
+        );
+    }
+    let get_info = to_fetch + lookback.len() + heads + occurrences.todo.len();
     match (&job.source, &client) {
         (SourceCfg::Api, Some(c)) => {
             let discovery = c.stats();

@@ -5,6 +5,7 @@ use super::session::Session;
 use super::{Outcome, ids, setup, summarize};
 use crate::config::job::Job;
 use crate::config::window::{Window, local_date, local_midnight};
+use crate::fetch::occurrences::{OccurrenceKey, OccurrenceSpan};
 use crate::fetch::scheduler;
 use crate::fetch::store::Store;
 use anyhow::Result;
@@ -68,10 +69,12 @@ pub async fn fetch_window(
         report.counts.lookback = lookback.ids.len();
         let mut all = list.ids.clone();
         all.extend(lookback.ids.iter().cloned());
+        all.extend(lookback.series_heads.iter().cloned());
         let out = scheduler::fetch(
             Arc::new(source),
             store,
             &all,
+            occurrence_span(job, window),
             job.refetch,
             job.fetch.give_up_after,
             in_flight,
@@ -89,6 +92,9 @@ pub async fn fetch_window(
     let report = &mut session.report;
     report.counts.fetched = fetched.fetched;
     report.counts.reused_from_store = fetched.reused_from_store;
+    report.counts.series_heads = lookback.series_heads.len();
+    report.counts.occurrences_fetched = fetched.occurrences_fetched;
+    report.counts.occurrences_reused = fetched.occurrences_reused;
     report.counts.lookback_changed_dates = changed_dates.len();
     report.failures = fetched.failures;
     let scope = window_scope(window, job);
@@ -158,17 +164,68 @@ pub fn lookback_ids(
         .collect())
 }
 
+/// The occurrences of recurring meetings a fetch of `window` considers: those scheduled in the
+/// window and in the `fetch.lookback_days` before it; `None` (every one) for `all`.
+pub fn occurrence_span(job: &Job, window: Window) -> Option<OccurrenceSpan> {
+    match window {
+        Window::Dates(r) => {
+            let (window_start, end) = r.epoch_bounds(job.tz);
+            let days = u64::from(job.fetch.lookback_days);
+            Some(OccurrenceSpan {
+                lookback_start: local_midnight(r.from - Days::new(days), job.tz),
+                window_start,
+                end,
+            })
+        }
+        Window::All => None,
+    }
+}
+
+/// The heads of recurring meetings fetched again though not requested: those not over whose
+/// occurrences reach into the lookback (see [`Store::series_heads_due`]), so that new
+/// occurrences are recorded every night.
+pub fn series_heads_due(
+    store: &Store,
+    job: &Job,
+    window: Window,
+    also: &[String],
+) -> Result<Vec<String>> {
+    let since = occurrence_span(job, window).map(|s| s.lookback_start);
+    let also: HashSet<&String> = also.iter().collect();
+    Ok(store
+        .series_heads_due(since)?
+        .into_iter()
+        .filter(|id| !also.contains(id))
+        .collect())
+}
+
 /// The stored meetings before the window that were not final when last fetched, and their
-/// bodies then, to tell which changed.
+/// bodies then, to tell which changed; the same for the due occurrences of recurring meetings
+/// before the window; and the series heads fetched again.
 struct Lookback {
     ids: Vec<String>,
     before: Vec<Option<Vec<u8>>>,
+    occurrences: Vec<(OccurrenceKey, Option<Vec<u8>>)>,
+    series_heads: Vec<String>,
 }
 
 impl Lookback {
     fn before(store: &Store, job: &Job, window: Window, requested: &[String]) -> Result<Self> {
         let ids = lookback_ids(store, job, window, requested)?;
         let before = ids.iter().map(|id| store.body(id)).collect::<Result<_>>()?;
+        let mut asked: Vec<String> = requested.to_vec();
+        asked.extend(ids.iter().cloned());
+        let series_heads = series_heads_due(store, job, window, &asked)?;
+        let mut occurrences = Vec::new();
+        if let Some(span) = occurrence_span(job, window) {
+            let due = store.due_occurrences(Some(span), false, job.fetch.give_up_after)?;
+            for o in due.todo {
+                if o.start.is_some_and(|t| t < span.window_start) {
+                    let body = store.occurrence_body(&o.key)?;
+                    occurrences.push((o.key, body));
+                }
+            }
+        }
         if !ids.is_empty() {
             tracing::info!(
                 meetings = ids.len(),
@@ -176,7 +233,12 @@ impl Lookback {
                 "fetching unfinished meetings of the lookback again"
             );
         }
-        Ok(Lookback { ids, before })
+        Ok(Lookback {
+            ids,
+            before,
+            occurrences,
+            series_heads,
+        })
     }
 
     /// The local dates of the lookback meetings whose stored body changed.
@@ -185,6 +247,15 @@ impl Lookback {
         for (id, before) in self.ids.iter().zip(&self.before) {
             if store.body(id)? != *before
                 && let Some(date) = store.start_of(id)?.and_then(|t| local_date(t, job.tz))
+            {
+                dates.insert(date);
+            }
+        }
+        for (key, before) in &self.occurrences {
+            if store.occurrence_body(key)? != *before
+                && let Some(date) = store
+                    .occurrence_start(key)?
+                    .and_then(|t| local_date(t, job.tz))
             {
                 dates.insert(date);
             }

@@ -8,7 +8,7 @@ use crate::config::window::{DateRange, Window, local_date};
 use crate::fetch::store::Store;
 use crate::output::fanout;
 use crate::output::partitions::{Stale, Writer};
-use crate::output::report::WindowReport;
+use crate::output::report::{UnlistedOccurrence, WindowReport};
 use crate::transform::tables::{self, CHUNK_MEETINGS};
 use anyhow::Result;
 use std::time::Instant;
@@ -86,9 +86,10 @@ pub fn write_tables(session: &mut Session<'_>, store: &mut Store, range: DateRan
         stale,
     };
     let people = super::people::people_for(job, store, range)?;
-    // The recurring meetings of the window: none until the store records series (issue 17).
-    let series: Vec<tables::SeriesInWindow> = Vec::new();
+    // The recurring meetings of the window, and the occurrences their rules expect unlisted.
+    let series = store.series_in_window(start, end, job.tz)?;
     let report = &mut session.report;
+    report.occurrences_unlisted = UnlistedOccurrence::of(&series, job.tz);
     // The same frames go to the partitions and to the workbook and the report.
     let ((quality, meetings), written, files) =
         fanout::write_window(job, range, &writer, |sink| {
@@ -130,7 +131,7 @@ pub fn rewrite_dates(
         };
         // Names, departments and pseudonyms exactly as for the window's own dates.
         let people = super::people::people_for(job, store, range)?;
-        let series: Vec<tables::SeriesInWindow> = Vec::new();
+        let series = store.series_in_window(start, end, job.tz)?;
         let report = &mut session.report;
         let store = &mut *store;
         let (_, written) = writer.write_window(range, |sink| {

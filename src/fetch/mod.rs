@@ -5,7 +5,9 @@
 
 pub mod directory;
 pub mod lock;
+pub mod occurrences;
 pub mod people_store;
 pub mod scheduler;
+pub mod series;
 pub mod source;
 pub mod store;

@@ -1,5 +1,7 @@
 //! The fetch scheduler: ids → (skip what the store already holds in final form) → bodies from
-//! the source, many in flight (the API client paces them) → the store, in short batches.
+//! the source, many in flight (the API client paces them) → the store, in short batches; then
+//! the same for the due occurrences of recurring meetings, one get_info call each (with
+//! `sub_meetingid`), once the heads fetched first have recorded what they list.
 //!
 //! Each outcome is recorded: a body (with its status and start, or the reason it could not be
 //! parsed — kept verbatim either way), or a per-meeting failure with its errcode. An answer the
@@ -8,10 +10,11 @@
 
 use crate::config::server_text;
 use crate::domain::{MeetingFailure, PLAUSIBLE_TIMES, plausible_time};
+use crate::fetch::occurrences::{Listed, OccurrenceKey, OccurrenceSpan, SeriesRecord};
 use crate::fetch::source::Source;
 use crate::fetch::store::{Record, Store};
 use crate::wecom::client::CallError;
-use crate::wecom::model::MeetingHead;
+use crate::wecom::model::{MeetingHead, SeriesInfo};
 use crate::wecom::repair;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -35,6 +38,10 @@ pub struct FetchOutcome {
     pub given_up: usize,
     /// Meetings that got no usable body this run: refused, given up, or unparsable.
     pub failures: Vec<MeetingFailure>,
+    /// Of `fetched`, occurrences of recurring meetings.
+    pub occurrences_fetched: usize,
+    /// Of `reused_from_store`, occurrences of recurring meetings.
+    pub occurrences_reused: usize,
 }
 
 /// A fetched answer judged: the record to store, its failure, and whether its text had to be
@@ -97,16 +104,18 @@ fn judge(meetingid: &str, body: Vec<u8>, replaces: bool) -> Judged {
 /// title the same way every time).
 fn keep_sound_answer(
     store: &Store,
-    meetingid: &str,
+    target: &Target,
     judged: Judged,
     replaces: bool,
 ) -> Result<Judged> {
     if !(judged.text_repaired && replaces && judged.failure.is_none()) {
         return Ok(judged);
     }
-    let stored_sound = store
-        .body(meetingid)?
-        .is_some_and(|old| repair::text_is_sound(&old));
+    let (meetingid, stored) = match target {
+        Target::Meeting(id) => (id.as_str(), store.body(id)?),
+        Target::Occurrence(k) => (k.meetingid.as_str(), store.occurrence_body(k)?),
+    };
+    let stored_sound = stored.is_some_and(|old| repair::text_is_sound(&old));
     if !stored_sound {
         return Ok(judged);
     }
@@ -212,12 +221,15 @@ fn kept_unusable(
     (record, Some(failure))
 }
 
-/// Fetches `ids` into `store`. `in_flight` bounds how many tasks exist at once (the API client
-/// separately bounds requests on the wire).
+/// Fetches `ids` into `store`, then the occurrences of recurring meetings that are due: every
+/// listed, not deleted occurrence scheduled in `occurrences` (every one known for `None`), as
+/// the store's registry holds it once the heads fetched now are recorded. `in_flight` bounds
+/// how many tasks exist at once (the API client separately bounds requests on the wire).
 pub async fn fetch(
     source: Arc<Source>,
     store: &mut Store,
     ids: &[String],
+    occurrences: Option<OccurrenceSpan>,
     refetch: bool,
     give_up_after: u32,
     in_flight: usize,
@@ -229,36 +241,117 @@ pub async fn fetch(
     let todo = to_fetch(store, ids, refetch, give_up_after, &mut out)?;
     // Meetings whose usable stored answer a new one would replace: judged in full.
     let stored = store.usable_ids(&todo)?;
-    let total = todo.len();
+    // The occurrences known now: the plan's estimate until the heads are fetched.
+    let known = store.due_occurrences(occurrences, refetch, give_up_after)?;
+    let total = todo.len() + known.todo.len();
     let eta = source.eta(total);
     tracing::info!(
         requested = ids.len(),
         reused = out.reused_from_store,
         to_fetch = total,
+        occurrences = known.todo.len(),
         source = source.label(),
         eta = ?eta.map(rounded),
         "fetching"
     );
+    let mut progress = Progress {
+        bar: progress_bar(total as u64, eta),
+        total,
+        done: 0,
+        logged: Instant::now(),
+    };
+    let meetings = todo
+        .into_iter()
+        .map(|id| {
+            let replaces = stored.contains(&id);
+            (Target::Meeting(id), replaces)
+        })
+        .collect();
+    let mut fatal =
+        fetch_targets(&source, store, meetings, in_flight, &mut progress, &mut out).await?;
+    if fatal.is_none() {
+        let due = store.due_occurrences(occurrences, refetch, give_up_after)?;
+        out.occurrences_reused = due.reused;
+        out.reused_from_store += due.reused;
+        out.given_up += due.given_up;
+        progress.total = progress.done + due.todo.len();
+        progress.bar.set_length(progress.total as u64);
+        if !due.todo.is_empty() {
+            tracing::info!(
+                occurrences = due.todo.len(),
+                "fetching the occurrences of recurring meetings"
+            );
+        }
+        let targets = due
+            .todo
+            .into_iter()
+            .map(|o| (Target::Occurrence(o.key), o.stored))
+            .collect();
+        fatal = fetch_targets(&source, store, targets, in_flight, &mut progress, &mut out).await?;
+    }
+    progress.bar.finish_and_clear();
+    if let Some(e) = fatal {
+        return Err(anyhow::Error::new(e).context("the run stopped early"));
+    }
+    out.failures
+        .sort_by(|a, b| (&a.meetingid, &a.sub_meetingid).cmp(&(&b.meetingid, &b.sub_meetingid)));
+    Ok(out)
+}
 
-    let bar = progress_bar(total as u64, eta);
-    let mut done = 0usize;
-    let mut logged = Instant::now();
-    let mut pending = todo.into_iter();
+/// The bar and the counts of a fetch's calls, across its phases.
+struct Progress {
+    bar: ProgressBar,
+    total: usize,
+    done: usize,
+    logged: Instant,
+}
+
+/// One get_info call: a meeting (a one-off meeting or a series' head) or an occurrence.
+#[derive(Debug, Clone)]
+enum Target {
+    Meeting(String),
+    Occurrence(OccurrenceKey),
+}
+
+impl Target {
+    /// The `meetingid` and `sub_meetingid` to ask for.
+    fn ids(&self) -> (&str, Option<&str>) {
+        match self {
+            Target::Meeting(id) => (id, None),
+            Target::Occurrence(k) => (&k.meetingid, Some(&k.sub_meetingid)),
+        }
+    }
+}
+
+/// The outcome of one call: records to store and the failure, if any.
+type Filed = (Vec<Record>, Option<MeetingFailure>);
+
+/// Asks the source for `targets`, many in flight, and stores the outcomes in short batches;
+/// gives back the fatal error that stopped it, if one did (after saving what was fetched).
+async fn fetch_targets(
+    source: &Arc<Source>,
+    store: &mut Store,
+    targets: Vec<(Target, bool)>,
+    in_flight: usize,
+    progress: &mut Progress,
+    out: &mut FetchOutcome,
+) -> Result<Option<CallError>> {
+    let mut pending = targets.into_iter();
     let mut tasks = JoinSet::new();
-    let spawn = |tasks: &mut JoinSet<_>, id: String| {
+    let spawn = |tasks: &mut JoinSet<_>, (target, replaces): (Target, bool)| {
         let source = source.clone();
-        let replaces = stored.contains(&id);
         tasks.spawn(async move {
             // Judging here spreads the reading over the runtime's worker threads.
-            let r = source
-                .get_info(&id)
-                .await
-                .map(|body| judge(&id, body, replaces));
-            (id, r, replaces)
+            let (meetingid, sub) = target.ids();
+            let r = source.get_info(meetingid, sub).await.map(|body| {
+                let listing = listing_of(meetingid, &body, sub.is_none());
+                (judge(meetingid, body, replaces), listing)
+            });
+            (target, r, replaces)
         });
     };
-    for id in pending.by_ref().take(in_flight.max(1)) {
-        spawn(&mut tasks, id);
+    for target in pending.by_ref().take(in_flight.max(1)) {
+        spawn(&mut tasks, target);
     }
 
     let mut batch = Batch::default();
@@ -275,39 +368,100 @@ pub async fn fetch(
             },
         };
         let Some(joined) = next else { break };
-        let (id, result, replaces) = joined?;
-        bar.inc(1);
-        done += 1;
-        if let Some(eta) = source.eta(total - done) {
-            bar.set_message(format!("{:?}", rounded(eta)));
-            if logged.elapsed() >= LOG_PROGRESS_EVERY {
-                logged = Instant::now();
-                tracing::info!(done, to_fetch = total, eta = ?rounded(eta), "fetching");
+        let (target, result, replaces) = joined?;
+        progress.bar.inc(1);
+        progress.done += 1;
+        if let Some(eta) = source.eta(progress.total.saturating_sub(progress.done)) {
+            progress.bar.set_message(format!("{:?}", rounded(eta)));
+            if progress.logged.elapsed() >= LOG_PROGRESS_EVERY {
+                progress.logged = Instant::now();
+                tracing::info!(done = progress.done, to_fetch = progress.total, eta = ?rounded(eta), "fetching");
             }
         }
         let result = match result {
-            Ok(judged) => Ok(keep_sound_answer(store, &id, judged, replaces)?),
+            Ok((judged, listing)) => {
+                let judged = keep_sound_answer(store, &target, judged, replaces)?;
+                Ok(filed(&target, judged, listing))
+            }
             Err(e) => Err(e),
         };
-        match file_outcome(id, result, &mut out) {
-            Ok(record) => batch.push(record, store)?,
+        match file_outcome(target, result, out) {
+            Ok(records) => {
+                for record in records {
+                    batch.push(record, store)?;
+                }
+            }
             Err(e) => {
                 fatal = Some(e);
                 tasks.abort_all();
                 break;
             }
         }
-        if let Some(id) = pending.next() {
-            spawn(&mut tasks, id);
+        if let Some(target) = pending.next() {
+            spawn(&mut tasks, target);
         }
     }
     batch.flush(store)?;
-    bar.finish_and_clear();
-    if let Some(e) = fatal {
-        return Err(anyhow::Error::new(e).context("the run stopped early"));
+    Ok(fatal)
+}
+
+/// The records of one judged answer. A meeting's: its record (see [`judge`]), and when it is a
+/// usable series' head that lists occurrences, that listing. An occurrence's: its body or
+/// failure under the pair, and the listing its answer repeats.
+fn filed(target: &Target, judged: Judged, listing: Option<SeriesRecord>) -> Filed {
+    let Judged {
+        record, failure, ..
+    } = judged;
+    let listing = listing.filter(|_| failure.is_none()).map(Record::Series);
+    let Target::Occurrence(key) = target else {
+        return (std::iter::once(record).chain(listing).collect(), failure);
+    };
+    let failure = failure.map(|f| MeetingFailure {
+        sub_meetingid: Some(key.sub_meetingid.clone()),
+        ..f
+    });
+    let record = match (record, &failure) {
+        (
+            Record::Body {
+                body,
+                status,
+                meeting_start,
+                parse_error,
+                ..
+            },
+            _,
+        ) => SeriesRecord::Body {
+            meetingid: key.meetingid.clone(),
+            sub_meetingid: key.sub_meetingid.clone(),
+            body,
+            status,
+            meeting_start,
+            parse_error,
+        },
+        (_, Some(f)) => SeriesRecord::Failure(f.clone()),
+        (other, None) => return (vec![other], None),
+    };
+    (
+        std::iter::once(Record::Series(record))
+            .chain(listing)
+            .collect(),
+        failure,
+    )
+}
+
+/// The occurrences a series' answer lists, when the body is one: a one-off body is only
+/// scanned for the word `sub_meeting`, never parsed twice.
+fn listing_of(meetingid: &str, body: &[u8], head: bool) -> Option<SeriesRecord> {
+    const MARK: &[u8] = b"sub_meeting";
+    if !body.windows(MARK.len()).any(|w| w == MARK) {
+        return None;
     }
-    out.failures.sort_by(|a, b| a.meetingid.cmp(&b.meetingid));
-    Ok(out)
+    let info = SeriesInfo::parse(body).ok()?;
+    info.lists_occurrences().then(|| SeriesRecord::Listing {
+        meetingid: meetingid.to_string(),
+        head,
+        occurrences: Listed::from_answer(&info),
+    })
 }
 
 /// Of `ids`, those to ask the source for: all of them with `refetch`, else those not stored
@@ -336,38 +490,46 @@ fn to_fetch(
         .collect())
 }
 
-/// Counts one meeting's outcome and turns it into the record to store; a fatal error is
-/// passed back to stop the run.
+/// Counts one call's outcome and turns it into the records to store; a fatal error is passed
+/// back to stop the run.
 fn file_outcome(
-    id: String,
-    result: Result<Judged, CallError>,
+    target: Target,
+    result: Result<Filed, CallError>,
     out: &mut FetchOutcome,
-) -> Result<Record, CallError> {
+) -> Result<Vec<Record>, CallError> {
     match result {
-        Ok(Judged {
-            record: rec,
-            failure,
-            ..
-        }) => {
+        Ok((records, failure)) => {
             match failure {
                 Some(f) => {
-                    tracing::warn!(meetingid = %id, errcode = f.errcode, reason = %f.reason, "meeting failed");
+                    tracing::warn!(meetingid = %f.meetingid, sub_meetingid = f.sub_meetingid, errcode = f.errcode, reason = %f.reason, "meeting failed");
                     out.failures.push(f);
                 }
-                None => out.fetched += 1,
+                None => {
+                    out.fetched += 1;
+                    if matches!(target, Target::Occurrence(_)) {
+                        out.occurrences_fetched += 1;
+                    }
+                }
             }
-            Ok(rec)
+            Ok(records)
         }
         Err(CallError::PerMeeting { errcode, message }) => {
-            tracing::warn!(meetingid = %id, errcode, reason = %message, "meeting failed");
+            let (meetingid, sub_meetingid) = match target {
+                Target::Meeting(id) => (id, None),
+                Target::Occurrence(k) => (k.meetingid, Some(k.sub_meetingid)),
+            };
+            tracing::warn!(meetingid = %meetingid, sub_meetingid, errcode, reason = %message, "meeting failed");
             let f = MeetingFailure {
-                meetingid: id,
-                sub_meetingid: None,
+                meetingid,
+                sub_meetingid,
                 errcode,
                 reason: message,
             };
             out.failures.push(f.clone());
-            Ok(Record::Failure(f))
+            Ok(vec![match f.sub_meetingid {
+                Some(_) => Record::Series(SeriesRecord::Failure(f)),
+                None => Record::Failure(f),
+            }])
         }
         Err(e @ CallError::Fatal { .. }) => Err(e),
     }

@@ -1,7 +1,9 @@
 //! Where get_info bodies come from: the WeCom API, or a directory of captured answers
-//! (`DIR/<meetingid>.json`, the demo's and the benchmark's source). The fetch scheduler sees one
+//! (`DIR/<meetingid>.json`, and `DIR/<meetingid>/<sub_meetingid>.json` for an occurrence of a
+//! recurring meeting; the demo's and the benchmark's source). The fetch scheduler sees one
 //! interface and does not care which.
 
+use crate::config::ids::is_valid_id;
 use crate::wecom::client::{CallError, Client};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -35,12 +37,32 @@ impl Source {
         }
     }
 
-    /// The raw get_info body of one meeting.
-    pub async fn get_info(&self, meetingid: &str) -> Result<Vec<u8>, CallError> {
+    /// The raw get_info body of one meeting, or of one occurrence of a recurring meeting
+    /// (`DIR/<meetingid>/<sub_meetingid>.json` in a folder).
+    pub async fn get_info(
+        &self,
+        meetingid: &str,
+        sub_meetingid: Option<&str>,
+    ) -> Result<Vec<u8>, CallError> {
         match self {
-            Source::Api(c) => c.get_info(meetingid).await,
+            Source::Api(c) => c.get_info(meetingid, sub_meetingid).await,
             Source::Dir { dir, max_bytes } => {
-                let path = dir.join(format!("{meetingid}.json"));
+                let path = match sub_meetingid {
+                    None => dir.join(format!("{meetingid}.json")),
+                    // The ids come from answers: only plain names become paths.
+                    Some(sub) if is_valid_id(meetingid) && is_valid_id(sub) => {
+                        dir.join(meetingid).join(format!("{sub}.json"))
+                    }
+                    Some(sub) => {
+                        return Err(CallError::PerMeeting {
+                            errcode: None,
+                            message: format!(
+                                "occurrence {sub:?} of meeting {meetingid:?} has no file name in \
+                                 a source folder (ids are letters, digits, '-' and '_')"
+                            ),
+                        });
+                    }
+                };
                 read_body_file(&path, *max_bytes)
                     .await
                     .map_err(|message| CallError::PerMeeting {
@@ -63,7 +85,7 @@ impl Source {
                 .path();
             if p.extension().is_some_and(|x| x == "json")
                 && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-                && crate::config::ids::is_valid_id(stem)
+                && is_valid_id(stem)
                 && std::fs::metadata(&p).is_ok_and(|m| m.is_file())
             {
                 ids.push(stem.to_string());

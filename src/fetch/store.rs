@@ -13,9 +13,11 @@
 //! back the bytes WeCom sent. get_info JSON shrinks about 5×, so a window's bodies stay in the
 //! page cache and are read with a fifth of the system calls.
 
+use super::occurrences::{self, SeriesRecord};
 use crate::domain::series::StoredBody;
 use crate::domain::{GivenUp, MeetingFailure, MeetingStatus, PLAUSIBLE_TIMES, plausible_time};
 use crate::wecom::errcode::{ErrClass, classify};
+use crate::wecom::model::OCCURRENCE_DELETED;
 use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashSet;
@@ -54,6 +56,8 @@ pub enum Record {
     },
     /// WeCom refused this meeting (or the source had nothing for it).
     Failure(MeetingFailure),
+    /// A series' listing, an occurrence's body or its failure.
+    Series(SeriesRecord),
 }
 
 pub struct Store {
@@ -126,6 +130,7 @@ impl Store {
             conn.busy_timeout(std::time::Duration::from_secs(10))?;
             conn.execute_batch(SCHEMA)?;
             conn.execute_batch(super::people_store::SCHEMA)?;
+            conn.execute_batch(occurrences::SCHEMA)?;
             upgrade(&conn)?;
             Ok(conn)
         };
@@ -237,6 +242,9 @@ impl Store {
                         ])?;
                         clear_failure.execute([meetingid])?;
                     }
+                    Record::Series(r) => {
+                        occurrences::put(&tx, r, now, self.source, (window_from, window_to))?;
+                    }
                     Record::Failure(f) => {
                         let permanent = i64::from(is_permanent(f.errcode));
                         put_failure.execute(params![
@@ -257,7 +265,9 @@ impl Store {
     }
 
     /// Calls `f` with the parsed bodies of meetings starting in `[start, end)`, in start order,
-    /// `chunk` meetings at a time, so a large window never holds all its JSON at once.
+    /// `chunk` meetings at a time, so a large window never holds all its JSON at once. The
+    /// bodies of a series' occurrences come in the same order, each with its `sub_meetingid`;
+    /// the head of a series that lists occurrences is not a meeting of its own and is left out.
     pub fn for_each_chunk(
         &self,
         start: i64,
@@ -266,18 +276,47 @@ impl Store {
         mut f: impl FnMut(Vec<StoredBody>) -> Result<()>,
     ) -> Result<()> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT meetingid, body_codec, body FROM meetings
-             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2
+            "SELECT meeting_start, meetingid, body_codec, body FROM meetings
+             WHERE parse_error IS NULL AND series IS NULL
+               AND meeting_start >= ?1 AND meeting_start < ?2
              ORDER BY meeting_start, meetingid",
         )?;
         let mut rows = stmt.query([start, end])?;
         let mut batch = Vec::with_capacity(chunk);
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            let body = stored_body(r, 1).with_context(|| format!("stored body of meeting {id}"))?;
-            batch.push(StoredBody::one_off(id, body));
+        let mut push = |body: StoredBody, batch: &mut Vec<StoredBody>| -> Result<()> {
+            batch.push(body);
             if batch.len() >= chunk {
-                f(std::mem::replace(&mut batch, Vec::with_capacity(chunk)))?;
+                f(std::mem::replace(batch, Vec::with_capacity(chunk)))?;
+            }
+            Ok(())
+        };
+        if !self.has_occurrence_bodies()? {
+            while let Some(r) = rows.next()? {
+                push(one_off_row(r)?.1, &mut batch)?;
+            }
+        } else {
+            // Two start-ordered streams merged: one-off meetings and occurrences.
+            let mut occ_stmt = self.conn.prepare_cached(Store::occurrence_rows_sql())?;
+            let mut occ = occ_stmt.query(params![start, end, OCCURRENCE_DELETED])?;
+            let mut next_one_off = rows.next()?.map(one_off_row).transpose()?;
+            let mut next_occurrence = occ.next()?.map(occurrence_row).transpose()?;
+            loop {
+                let one_off_first = match (&next_one_off, &next_occurrence) {
+                    (Some(a), Some(b)) => (a.0, &a.1.meetingid) <= (b.0, &b.1.meetingid),
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                let body = if one_off_first {
+                    let next = rows.next()?.map(one_off_row).transpose()?;
+                    std::mem::replace(&mut next_one_off, next)
+                } else {
+                    let next = occ.next()?.map(occurrence_row).transpose()?;
+                    std::mem::replace(&mut next_occurrence, next)
+                };
+                if let Some((_, body)) = body {
+                    push(body, &mut batch)?;
+                }
             }
         }
         if !batch.is_empty() {
@@ -296,6 +335,15 @@ impl Store {
                     [PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end],
                     |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
                 )?;
+                // Occurrences of series: two min/max lookups by index, not a scan.
+                let (olo, ohi) = self.conn.query_row(
+                    "SELECT MIN(meeting_start), MAX(meeting_start) FROM occurrence_bodies
+                     WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2",
+                    [PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end],
+                    |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                )?;
+                let lo = [lo, olo].into_iter().flatten().min();
+                let hi = [hi, ohi].into_iter().flatten().max();
                 Ok(lo.zip(hi))
             }
             Some(ids) => {
@@ -365,8 +413,7 @@ impl Store {
             Some((a, b, s, e)) => (Some(a), Some(b), s, e),
             None => (None, None, 0, 0),
         };
-        let mut failures = Vec::new();
-        let mut given_up = Vec::new();
+        let mut all = Vec::new();
         let mut rows = stmt.query(params![from, to, start, end])?;
         while let Some(r) = rows.next()? {
             let failure = MeetingFailure {
@@ -375,13 +422,24 @@ impl Store {
                 errcode: r.get(1)?,
                 reason: r.get(2)?,
             };
-            let runs: i64 = r.get(3)?;
+            all.push((failure, r.get(3)?, r.get(4)?, r.get(5)?));
+        }
+        let of_occurrences = self.occurrence_failures(window)?;
+        if !of_occurrences.is_empty() {
+            all.extend(of_occurrences);
+            all.sort_by(|a, b| {
+                (&a.0.meetingid, &a.0.sub_meetingid).cmp(&(&b.0.meetingid, &b.0.sub_meetingid))
+            });
+        }
+        let mut failures = Vec::new();
+        let mut given_up = Vec::new();
+        for (failure, runs, first, last) in all {
             if runs >= i64::from(give_up_after) {
                 given_up.push(GivenUp {
                     failure,
                     permanent_runs: runs,
-                    first_failed_at: timestamp(r.get(4)?),
-                    last_failed_at: timestamp(r.get(5)?),
+                    first_failed_at: timestamp(first),
+                    last_failed_at: timestamp(last),
                 });
             } else {
                 failures.push(failure);
@@ -409,6 +467,9 @@ impl Store {
                 })
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut all: Vec<MeetingFailure> = all;
+        all.extend(self.occurrence_failures(None)?.into_iter().map(|f| f.0));
+        all.sort_by(|a, b| (&a.meetingid, &a.sub_meetingid).cmp(&(&b.meetingid, &b.sub_meetingid)));
         Ok(all)
     }
 
@@ -429,11 +490,13 @@ impl Store {
     }
 
     /// Stored meetings not in a final status (upcoming, in progress, unknown) that start in
-    /// `[start, end)`: the ones a lookback fetches again.
+    /// `[start, end)`: the ones a lookback fetches again. A series' head is not among them
+    /// (its start is the series' first occurrence; see [`Store::series_heads_due`]).
     pub fn unfinished_between(&self, start: i64, end: i64) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT meetingid, status FROM meetings
-             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2
+             WHERE parse_error IS NULL AND series IS NULL
+               AND meeting_start >= ?1 AND meeting_start < ?2
              ORDER BY meeting_start, meetingid",
         )?;
         let rows = stmt.query_map([start, end], |r| {
@@ -460,11 +523,13 @@ impl Store {
             .flatten())
     }
 
-    /// How many parsed meetings start in `[start, end)`.
+    /// How many parsed meetings (and occurrences) start in `[start, end)`.
     pub fn count_between(&self, start: i64, end: i64) -> Result<usize> {
         let n: i64 = self.conn.query_row(
-            "SELECT COUNT(*) FROM meetings
-             WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2",
+            "SELECT (SELECT COUNT(*) FROM meetings
+                     WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2)
+                  + (SELECT COUNT(*) FROM occurrence_bodies
+                     WHERE parse_error IS NULL AND meeting_start >= ?1 AND meeting_start < ?2)",
             [start, end],
             |r| r.get(0),
         )?;
@@ -501,6 +566,27 @@ impl Store {
     }
 }
 
+/// A row of the window reader's meetings: start, then a one-off body.
+fn one_off_row(r: &rusqlite::Row<'_>) -> Result<(i64, StoredBody)> {
+    let id: String = r.get(1)?;
+    let body = stored_body(r, 2).with_context(|| format!("stored body of meeting {id}"))?;
+    Ok((r.get(0)?, StoredBody::one_off(id, body)))
+}
+
+/// A row of the window reader's occurrences: start, then the occurrence's body.
+fn occurrence_row(r: &rusqlite::Row<'_>) -> Result<(i64, StoredBody)> {
+    let id: String = r.get(1)?;
+    let sub: String = r.get(2)?;
+    let body = stored_body(r, 3)
+        .with_context(|| format!("stored body of occurrence {sub} of meeting {id}"))?;
+    let body = StoredBody {
+        meetingid: id,
+        sub_meetingid: Some(sub),
+        body,
+    };
+    Ok((r.get(0)?, body))
+}
+
 /// Creates the store's folder (0700) and its empty file (0600), whatever the umask.
 fn create_private(path: &Path) -> Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -535,15 +621,15 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 /// Codec of bodies written by this version: an LZ4 block with the raw length in front.
-const CODEC_LZ4: &str = "lz4";
+pub(super) const CODEC_LZ4: &str = "lz4";
 
-fn pack(body: &[u8]) -> Result<Vec<u8>> {
+pub(super) fn pack(body: &[u8]) -> Result<Vec<u8>> {
     Ok(lz4::block::compress(body, None, true)?)
 }
 
 /// The raw body of a result row whose column `at` is `body_codec` and `at + 1` is `body`
 /// (a BLOB as written, or TEXT when put there by hand).
-fn stored_body(r: &rusqlite::Row<'_>, at: usize) -> Result<Vec<u8>> {
+pub(super) fn stored_body(r: &rusqlite::Row<'_>, at: usize) -> Result<Vec<u8>> {
     use rusqlite::types::ValueRef;
     let stored = match r.get_ref(at + 1)? {
         ValueRef::Blob(b) | ValueRef::Text(b) => b,
@@ -558,7 +644,7 @@ fn stored_body(r: &rusqlite::Row<'_>, at: usize) -> Result<Vec<u8>> {
 
 /// Whether a failure's errcode is one no retry will change (not found, no permission …):
 /// busy (-1), throttled and unknown-reason failures are not.
-fn is_permanent(errcode: Option<i64>) -> bool {
+pub(super) fn is_permanent(errcode: Option<i64>) -> bool {
     errcode.is_some_and(|c| classify(c) == ErrClass::PerMeeting)
 }
 
@@ -581,6 +667,10 @@ fn upgrade(conn: &Connection) -> Result<()> {
     if !has("meetings", "body_codec")? {
         conn.execute_batch("ALTER TABLE meetings ADD COLUMN body_codec TEXT")?;
     }
+    if !has("meetings", "series")? {
+        conn.execute_batch(occurrences::UPGRADE)?;
+    }
+    conn.execute_batch(occurrences::SERIES_INDEX)?;
     for (column, decl) in [
         ("first_failed_at", "INTEGER"),
         ("permanent_runs", "INTEGER NOT NULL DEFAULT 0"),

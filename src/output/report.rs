@@ -2,6 +2,7 @@
 //! counters and timings of one run, and the one-paragraph summary printed on stderr at the end.
 
 use crate::config::ids::{InputProblem, printable};
+use crate::domain::series::SeriesInWindow;
 use crate::domain::{EndpointAnswers, GivenUp, MeetingFailure};
 use crate::output::fanout::FileFailure;
 use crate::output::partitions::Written;
@@ -45,6 +46,13 @@ pub struct Counts {
     pub lookback_changed_dates: usize,
     /// Meetings given up (see `given_up`): not fetched, not counted as failed.
     pub given_up: usize,
+    /// Heads of recurring meetings not requested, fetched again because the series is not
+    /// over (so that its new occurrences are recorded).
+    pub series_heads: usize,
+    /// Of `fetched`, occurrences of recurring meetings (get_info with `sub_meetingid`).
+    pub occurrences_fetched: usize,
+    /// Of `reused_from_store`, occurrences of recurring meetings stored ended.
+    pub occurrences_reused: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -81,12 +89,43 @@ pub struct RunReport {
     pub fatal: Option<String>,
     /// The directory stage (names, departments, external ids), when the job enables it.
     pub directory: Option<crate::output::directory_report::DirectoryReport>,
+    /// Occurrences of recurring meetings their rule expects in the window that no answer of
+    /// the API ever listed (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub occurrences_unlisted: Vec<UnlistedOccurrence>,
     /// True when the window's tables were left untouched: the store holds none of its
     /// meetings and some failed, so writing would have replaced good partitions with nothing.
     pub tables_kept: bool,
     /// The window's workbook or report when it could not be written, with the reason: the
     /// tables and this report were written all the same, and the run exits 2.
     pub files_failed: Vec<FileFailure>,
+}
+
+/// An occurrence a series' rule expects that the API never listed.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnlistedOccurrence {
+    pub meetingid: String,
+    pub series_title: Option<String>,
+    /// The expected start, RFC 3339 in the job's zone.
+    pub start: String,
+}
+
+impl UnlistedOccurrence {
+    /// The expected but unlisted occurrences of a window's series, in series and start order.
+    pub fn of(series: &[SeriesInWindow], tz: chrono_tz::Tz) -> Vec<UnlistedOccurrence> {
+        series
+            .iter()
+            .flat_map(|s| {
+                s.expected_unlisted.iter().map(|&t| UnlistedOccurrence {
+                    meetingid: s.meetingid.clone(),
+                    series_title: s.series_title.clone(),
+                    start: chrono::DateTime::from_timestamp(t, 0)
+                        .map(|d| d.with_timezone(&tz).to_rfc3339())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +157,7 @@ impl RunReport {
             directory: None,
             tables_kept: false,
             files_failed: Vec::new(),
+            occurrences_unlisted: Vec::new(),
         }
     }
 
@@ -226,6 +266,18 @@ impl RunReport {
             s.push_str(&format!(
                 "; {} attendee rows had a status other than 1/2",
                 self.quality.unknown_attend_status_rows
+            ));
+        }
+        if c.occurrences_fetched + c.occurrences_reused + c.series_heads > 0 {
+            s.push_str(&format!(
+                "; recurring meetings: {} occurrences fetched, {} reused, {} series heads fetched again",
+                c.occurrences_fetched, c.occurrences_reused, c.series_heads
+            ));
+        }
+        if !self.occurrences_unlisted.is_empty() {
+            s.push_str(&format!(
+                "; {} occurrences that recurring meetings' rules expect were never listed by the API (see occurrences_unlisted in the run report)",
+                self.occurrences_unlisted.len()
             ));
         }
         if c.undated > 0 {

@@ -11,9 +11,9 @@
 use crate::config::server_text;
 use crate::config::window::local_date;
 use crate::domain::series::{KnownOccurrence, StoredBody};
+use crate::domain::{MAX_DURATION_S, MAX_JOIN_COUNT, PLAUSIBLE_TIMES, plausible_time};
 use crate::domain::{MeetingFailure, MeetingStatus};
-use crate::transform::plausible::{self, AttendeeValues, Nulled};
-use crate::wecom::model::MeetingInfo;
+use crate::wecom::model::{Attendee, MeetingInfo};
 use crate::wecom::repair::{self, Repairs};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
@@ -53,10 +53,6 @@ pub struct Quality {
     /// Bodies whose text was repaired to be read: invalid UTF-8 or a lone surrogate escape (a
     /// character cut in half, as WeCom's 60-byte title limit does) became U+FFFD.
     pub text_repaired: u64,
-    /// Values outside what a meeting can hold (an attendee's join or quit time, cumulative time
-    /// or join count; the meeting's duration) read as null, by field (see
-    /// [`crate::transform::plausible`]).
-    pub values_nulled: Nulled,
     /// Members of counted meetings who count in no department: no directory record (left, or
     /// outside the app's scope: null names), or a main department the department list does not
     /// hold. 0 without a directory.
@@ -86,9 +82,6 @@ impl Quality {
         self.attendees_without_id += o.attendees_without_id;
         self.bodies_with_repeated_keys += o.bodies_with_repeated_keys;
         self.text_repaired += o.text_repaired;
-        for (field, n) in &o.values_nulled {
-            *self.values_nulled.entry(field).or_default() += n;
-        }
         self.series_without_occurrences += o.series_without_occurrences;
         self.occurrences_unlisted += o.occurrences_unlisted;
     }
@@ -152,7 +145,7 @@ pub fn parse_body<'a>(
     let text = std::str::from_utf8(body).map_err(|e| fail(e.to_string()))?;
     let info: MeetingInfo = serde_json::from_str(text).map_err(|e| fail(e.to_string()))?;
     let m = check_errcode(meetingid, info)?;
-    match plausible::implausible_start(&m.info) {
+    match implausible_value(&m.info) {
         Some(why) => Err(MeetingFailure {
             meetingid: meetingid.to_string(),
             sub_meetingid: None,
@@ -161,6 +154,40 @@ pub fn parse_body<'a>(
         }),
         None => Ok(m),
     }
+}
+
+/// The first value of a body outside what a meeting can hold: a time outside
+/// [`PLAUSIBLE_TIMES`] (0 and missing mean "none" and are fine), a negative or over-long
+/// duration, an absurd join count. Such values would otherwise wrap in sums or land in
+/// impossible date partitions.
+fn implausible_value(info: &MeetingInfo) -> Option<String> {
+    let time = |name: &str, t: Option<i64>| match t {
+        Some(t) if t != 0 && !plausible_time(t) => Some(format!(
+            "{name} {t} is outside {}..{} (unix seconds of 2000-01-01 and 2100-01-01)",
+            PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end
+        )),
+        _ => None,
+    };
+    let span = |name: &str, v: Option<i64>, max: i64| match v {
+        Some(v) if !(0..=max).contains(&v) => Some(format!("{name} {v} is not within 0..={max}")),
+        _ => None,
+    };
+    if let Some(why) = time("meeting_start", info.meeting_start)
+        .or_else(|| span("meeting_duration", info.meeting_duration, MAX_DURATION_S))
+    {
+        return Some(why);
+    }
+    let attendees = info.attendees.as_ref()?;
+    attendees
+        .member
+        .iter()
+        .chain(&attendees.tmp_external_user)
+        .find_map(|p| {
+            time("first_join_time", p.first_join_time)
+                .or_else(|| time("last_quit_time", p.last_quit_time))
+                .or_else(|| span("cumulative_time", p.cumulative_time, MAX_DURATION_S))
+                .or_else(|| span("total_join_count", p.total_join_count, MAX_JOIN_COUNT))
+        })
 }
 
 /// A parsed answer is a meeting only when its errcode is 0 (or absent).
@@ -317,7 +344,6 @@ fn push_attendees<'a>(
         return;
     };
     let hosts = info.hosts();
-    let nulled_before: u64 = q.values_nulled.values().sum();
     for (kind, list) in [
         (KIND_MEMBER, &att.member),
         (KIND_EXTERNAL, &att.tmp_external_user),
@@ -335,27 +361,18 @@ fn push_attendees<'a>(
                 continue;
             };
             let is_host = kind == KIND_MEMBER && hosts.iter().any(|h| h == id);
-            let values = AttendeeValues::of(p, &mut q.values_nulled);
             match rows.get(id) {
                 Some(&row) => {
                     q.duplicate_attendees_merged += 1;
-                    a.merge(row, p.status, values, is_host);
+                    a.merge(row, p, is_host);
                 }
                 None => {
                     q.unknown_attend_status_rows += u64::from(!matches!(p.status, Some(1 | 2)));
                     rows.insert(id, a.id.len());
-                    a.push(idx, kind, id, p.status, values, is_host);
+                    a.push(idx, kind, id, p, is_host);
                 }
             }
         }
-    }
-    let nulled = q.values_nulled.values().sum::<u64>() - nulled_before;
-    if nulled > 0 {
-        tracing::warn!(
-            meetingid = m.meetingid,
-            values = nulled,
-            "attendee values outside what a meeting can hold are read as null"
-        );
     }
 }
 
@@ -409,8 +426,7 @@ impl<'a> MeetingColumns<'a> {
                 .and_then(|s| local_date(s, tz))
                 .map(|d| (d - epoch).num_days() as i32),
         );
-        self.duration
-            .push(plausible::meeting_duration(info, &mut q.values_nulled));
+        self.duration.push(info.meeting_duration);
         self.status_code.push(info.status);
         self.status.push(match m.deleted {
             true => STATUS_DELETED.to_string(),
@@ -509,8 +525,8 @@ struct AttendeeColumns<'a> {
     status: Vec<Option<i64>>,
     first_join: Vec<Option<i64>>,
     last_quit: Vec<Option<i64>>,
-    join_count: Vec<Option<i64>>,
-    cumulative: Vec<Option<i64>>,
+    join_count: Vec<i64>,
+    cumulative: Vec<i64>,
     is_host: Vec<bool>,
 }
 
@@ -534,18 +550,17 @@ impl<'a> AttendeeColumns<'a> {
         idx: usize,
         kind: &'static str,
         id: &'a str,
-        status: Option<i64>,
-        v: AttendeeValues,
+        p: &Attendee<'_>,
         is_host: bool,
     ) {
         self.meeting_idx.push(idx as IdxSize);
         self.kind.push(kind);
         self.id.push(id);
-        self.status.push(status);
-        self.first_join.push(v.first_join_ms);
-        self.last_quit.push(v.last_quit_ms);
-        self.join_count.push(v.join_count);
-        self.cumulative.push(v.cumulative_s);
+        self.status.push(p.status);
+        self.first_join.push(millis(p.first_join_time));
+        self.last_quit.push(millis(p.last_quit_time));
+        self.join_count.push(p.total_join_count.unwrap_or(0).max(0));
+        self.cumulative.push(p.cumulative_time.unwrap_or(0).max(0));
         self.is_host.push(is_host);
     }
 
@@ -553,12 +568,14 @@ impl<'a> AttendeeColumns<'a> {
     /// otherwise: attended (status 1) if either entry says so, the earliest join and the latest
     /// quit, join counts added, cumulative times added but never beyond last quit − first join
     /// (two entries cannot make a person present longer than the span they were seen in), host
-    /// if either is. A count or time that is null (implausible) in either entry is null.
-    fn merge(&mut self, row: usize, status: Option<i64>, v: AttendeeValues, is_host: bool) {
-        let (join, quit) = (v.first_join_ms, v.last_quit_ms);
-        let (count, cumulative) = (v.join_count, v.cumulative_s);
+    /// if either is.
+    fn merge(&mut self, row: usize, p: &Attendee<'_>, is_host: bool) {
+        let join = millis(p.first_join_time);
+        let quit = millis(p.last_quit_time);
+        let count = p.total_join_count.unwrap_or(0).max(0);
+        let cumulative = p.cumulative_time.unwrap_or(0).max(0);
         self.is_host[row] |= is_host;
-        let identical = self.status[row] == status
+        let identical = self.status[row] == p.status
             && self.first_join[row] == join
             && self.last_quit[row] == quit
             && self.join_count[row] == count
@@ -566,19 +583,23 @@ impl<'a> AttendeeColumns<'a> {
         if identical {
             return;
         }
-        if status == Some(1) {
+        if p.status == Some(1) {
             self.status[row] = Some(1);
         }
         self.first_join[row] = earliest(self.first_join[row], join);
         self.last_quit[row] = latest(self.last_quit[row], quit);
-        let add = |a: Option<i64>, b: Option<i64>| Some(a?.saturating_add(b?));
-        self.join_count[row] = add(self.join_count[row], count);
-        let mut total = add(self.cumulative[row], cumulative);
-        if let (Some(t), Some(j), Some(q)) = (total, self.first_join[row], self.last_quit[row]) {
-            total = Some(t.min(((q - j) / 1000).max(0)));
+        self.join_count[row] = self.join_count[row].saturating_add(count);
+        let mut total = self.cumulative[row].saturating_add(cumulative);
+        if let (Some(j), Some(q)) = (self.first_join[row], self.last_quit[row]) {
+            total = total.min(((q - j) / 1000).max(0));
         }
         self.cumulative[row] = total;
     }
+}
+
+/// A body's time in milliseconds; 0 and missing mean "never" and become null, not 1970.
+fn millis(t: Option<i64>) -> Option<i64> {
+    t.filter(|t| *t > 0).map(|t| t * 1000)
 }
 
 fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {

@@ -1,6 +1,5 @@
 //! Pure data work: stored bodies → the `attendance` rows ([`flatten`]) → per-row metrics
-//! ([`metrics`]) → the `meetings` and `users` summaries ([`summary`]); implausible values are
-//! null or fail their meeting ([`plausible`]); streamed window by
+//! ([`metrics`]) → the `meetings` and `users` summaries ([`summary`]), streamed window by
 //! window by [`tables`], which hands its frames to a [`tables::TableSink`] without knowing
 //! where they go. No I/O; depends on [`crate::config`], [`crate::domain`] and the typed bodies
 //! of [`crate::wecom::model`].
@@ -8,7 +7,6 @@
 pub mod flatten;
 pub mod metrics;
 pub mod people;
-pub mod plausible;
 pub mod pseudonym;
 pub mod series;
 pub mod summary;

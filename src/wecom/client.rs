@@ -167,10 +167,18 @@ impl Client {
         self.tokens.get(&self.http).await.map(|_| ())
     }
 
-    /// `get_info` for one meeting: the verbatim body of an errcode-0 answer.
-    pub async fn get_info(&self, meetingid: &str) -> Result<Vec<u8>, CallError> {
-        self.call(GET_INFO, &serde_json::json!({ "meetingid": meetingid }))
-            .await
+    /// `get_info` for one meeting, or with `sub_meetingid` for one occurrence of a recurring
+    /// meeting: the verbatim body of an errcode-0 answer.
+    pub async fn get_info(
+        &self,
+        meetingid: &str,
+        sub_meetingid: Option<&str>,
+    ) -> Result<Vec<u8>, CallError> {
+        let body = match sub_meetingid {
+            None => serde_json::json!({ "meetingid": meetingid }),
+            Some(sub) => serde_json::json!({ "meetingid": meetingid, "sub_meetingid": sub }),
+        };
+        self.call(GET_INFO, &body).await
     }
 
     /// One page of `get_user_meetingid`.

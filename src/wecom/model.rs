@@ -254,6 +254,14 @@ pub struct SeriesInfo {
 }
 
 impl SeriesInfo {
+    /// A recurring meeting that says which occurrences it has (see
+    /// [`MeetingHead::lists_occurrences`]).
+    pub fn lists_occurrences(&self) -> bool {
+        let series = self.meeting_type == Some(SERIES_MEETING_TYPE)
+            || self.reminders.as_ref().and_then(|r| r.is_repeat) == Some(1);
+        series && (self.sub_meetings.is_some() || self.current_sub_meetingid.is_some())
+    }
+
     /// Reads the series fields of a body (the attendees are skimmed, not built).
     pub fn parse(body: &[u8]) -> Result<SeriesInfo, serde_json::Error> {
         serde_json::from_slice(body).or_else(|e| match without_duplicate_keys(body) {

@@ -97,6 +97,8 @@ pub struct Scenario {
     organizers: Vec<String>,
     job: Option<JobSpec>,
     directory: bool,
+    /// Changes to the fake's builder beyond these (its recurring meetings, their clock).
+    builds: Vec<Box<dyn FnOnce(FakeWecom) -> FakeWecom>>,
 }
 
 impl Scenario {
@@ -193,6 +195,13 @@ impl Scenario {
         self
     }
 
+    /// Changes the fake's builder: what no method here covers, such as its recurring meetings
+    /// (`with_series`, `series_now`, `sub_meetings_horizon`).
+    pub fn build(mut self, change: impl FnOnce(FakeWecom) -> FakeWecom + 'static) -> Self {
+        self.builds.push(Box::new(change));
+        self
+    }
+
     /// The fake also serves the contacts API, from a directory generated over the corpus's
     /// member userids (see `wecom_fake::directory`).
     pub fn with_directory(mut self) -> Self {
@@ -235,6 +244,9 @@ impl Scenario {
         }
         for userid in &self.looping_listings {
             fake = fake.looping_listing(userid);
+        }
+        for change in self.builds {
+            fake = change(fake);
         }
         let fake = fake.start().await.unwrap();
         Started { fake, job, tmp }

@@ -224,7 +224,7 @@ fn member(id: &str, status: i64, join: i64, quit: i64, count: i64, cumulative: &
 const T: i64 = 1_794_963_600; // 2026-11-18 09:00 in Shanghai
 
 #[test]
-fn an_impossible_start_fails_its_meeting_and_impossible_attendee_values_are_null() {
+fn impossible_times_fail_their_meeting_and_the_others_are_written() {
     let tmp = tempfile::tempdir().unwrap();
     let ok = member("zhangsan", 1, T, T + 3600, 1, "3600");
     let job = folder_with(
@@ -259,35 +259,13 @@ fn an_impossible_start_fails_its_meeting_and_impossible_attendee_values_are_null
     let out = tmp.path().join("out");
     let r = last_report(&out);
     let failed = failed_ids(&r);
-    assert_eq!(failed, ["hyFarFuture", "hyMillis"]);
-    assert!(stderr(&o).contains("outside"), "{}", stderr(&o));
-    // An attendee's impossible value is null for that attendee; the meeting is written.
     assert_eq!(
-        r["quality"]["values_nulled"],
-        serde_json::json!({"cumulative_time": 2, "last_quit_time": 1})
+        failed,
+        ["hyFarFuture", "hyMillis", "hyQuitNever", "hyWraps"]
     );
-    let day = out.join("attendance/dt=2026-11-18/part-0.csv");
-    let lines = csv_lines(&day);
-    let header: Vec<&str> = lines[0].split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
-    let row = |meeting: &str, who: &str| -> Vec<String> {
-        lines
-            .iter()
-            .map(|l| l.split(',').map(String::from).collect::<Vec<_>>())
-            .find(|c| c[col("meetingid")] == meeting && c[col("attendee_id")] == who)
-            .unwrap_or_else(|| panic!("no row of {who} in {meeting}"))
-    };
-    for who in ["a", "b"] {
-        let wraps = row("hyWraps", who);
-        assert_eq!(wraps[col("cumulative_time_s")], "", "{wraps:?}");
-        assert_eq!(wraps[col("attended_ratio")], "", "{wraps:?}");
-    }
-    let quit = row("hyQuitNever", "a");
-    assert_eq!(quit[col("last_quit_time")], "", "{quit:?}");
-    assert_eq!(quit[col("left_early_s")], "", "{quit:?}");
-    assert_eq!(quit[col("cumulative_time_s")], "60", "{quit:?}");
-    // The demo's 24 meetings and these two are all written, on their own dates only.
-    assert_eq!(r["counts"]["meetings_in_window"], 26);
+    assert!(stderr(&o).contains("outside"), "{}", stderr(&o));
+    // The demo's 24 meetings are all written, on their own dates only.
+    assert_eq!(r["counts"]["meetings_in_window"], 24);
     assert_eq!(r["window"]["from"], "2026-11-16");
     assert_eq!(r["window"]["to"], "2026-11-23");
     let dates: Vec<String> = std::fs::read_dir(out.join("attendance"))

@@ -1,7 +1,5 @@
 //! End-to-end: the real binary over the fixture folders (directory source, no network).
 
-mod seed_sample;
-
 use crate::common::*;
 use polars::prelude::*;
 
