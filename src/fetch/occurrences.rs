@@ -675,5 +675,8 @@ mod tests {
         .unwrap();
         assert_eq!(seen, ["hyS/a", "hyOne/", "hyS/b"]);
         assert_eq!(s.count_between(T, T + 86_400).unwrap(), 3);
+        // Window `all` over the series' id reaches its last occurrence.
+        let span = s.start_span(Some(&["hyS".to_string()])).unwrap();
+        assert_eq!(span, Some((T - 30 * 86_400, T + 2 * HOUR)));
     }
 }

@@ -352,11 +352,29 @@ impl Store {
                      WHERE meetingid = ?1 AND parse_error IS NULL AND meeting_start > 0",
                 )?;
                 let mut span: Option<(i64, i64)> = None;
+                let mut widen = |t: i64| {
+                    span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+                };
                 for id in ids {
                     let start = stmt.query_row([id], |r| r.get::<_, i64>(0)).optional()?;
                     // Stores written before starts were checked may hold impossible ones.
                     if let Some(t) = start.filter(|t| plausible_time(*t)) {
-                        span = Some(span.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
+                        widen(t);
+                    }
+                }
+                // A series' occurrences reach past its head's start (its first occurrence).
+                if self.has_occurrence_bodies()? {
+                    let mut stmt = self.conn.prepare_cached(
+                        "SELECT MIN(meeting_start), MAX(meeting_start) FROM occurrence_bodies
+                         WHERE meetingid = ?1 AND parse_error IS NULL
+                           AND meeting_start >= ?2 AND meeting_start < ?3",
+                    )?;
+                    for id in ids {
+                        let (lo, hi) = stmt.query_row(
+                            params![id, PLAUSIBLE_TIMES.start, PLAUSIBLE_TIMES.end],
+                            |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                        )?;
+                        lo.into_iter().chain(hi).for_each(&mut widen);
                     }
                 }
                 Ok(span)

@@ -228,3 +228,83 @@ async fn an_occurrence_answered_with_an_errcode_fails_alone_naming_the_series() 
     );
     s.shutdown().await;
 }
+
+#[test]
+fn a_folder_source_serves_occurrences_from_a_subfolder_and_refuses_a_sub_meetingid_that_is_no_file_name()
+ {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("hyS")).unwrap();
+    let occurrence = |sub: &str, start: i64, user: &str| {
+        format!(
+            r#"{{"errcode":0,"title":"周会","meeting_start":{start},"meeting_duration":1800,"status":3,
+                "admin_userid":"zhangsan","meeting_type":1,"reminders":{{"is_repeat":1,"repeat_type":1}},
+                "attendees":{{"member":[{{"userid":"{user}","status":1,"first_join_time":{start},
+                "last_quit_time":{},"total_join_count":1,"cumulative_time":1800}}]}},
+                "sub_meetingid":"{sub}"}}"#,
+            start + HALF_HOUR
+        )
+    };
+    let head = format!(
+        r#"{{"errcode":0,"title":"周会","meeting_start":{FIRST},"meeting_duration":1800,"status":3,
+            "admin_userid":"zhangsan","meeting_type":1,
+            "reminders":{{"is_repeat":1,"repeat_type":1,"repeat_until_type":1,"repeat_until_count":2}},
+            "sub_meetings":[
+              {{"sub_meetingid":"s1","status":0,"start_time":{FIRST},"end_time":{}}},
+              {{"sub_meetingid":"s2","status":0,"start_time":{},"end_time":{}}},
+              {{"sub_meetingid":"../escape","status":0,"start_time":{FIRST},"end_time":{}}}],
+            "attendees":{{"member":[]}}}}"#,
+        FIRST + HALF_HOUR,
+        FIRST + WEEK,
+        FIRST + WEEK + HALF_HOUR,
+        FIRST + HALF_HOUR
+    );
+    std::fs::write(src.join("hyS.json"), head).unwrap();
+    std::fs::write(src.join("hyS/s1.json"), occurrence("s1", FIRST, "lisi")).unwrap();
+    std::fs::write(
+        src.join("hyS/s2.json"),
+        occurrence("s2", FIRST + WEEK, "wangwu"),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("escape.json"),
+        occurrence("x", FIRST, "mallory"),
+    )
+    .unwrap();
+    let job = crate::common::write_job(
+        tmp.path(),
+        "folder",
+        &format!(
+            "name = \"folder\"\n[source]\nkind = \"dir\"\ndir = {src:?}\n[output]\ndir = {:?}\nformats = [\"csv\"]\n",
+            tmp.path().join("out")
+        ),
+    );
+    let o = crate::common::run(
+        crate::common::bin()
+            .args(["run", "--from", "2026-11-02", "--to", "2026-11-09", "--job"])
+            .arg(&job),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let r = crate::common::last_report(&tmp.path().join("out"));
+    assert_eq!(r["counts"]["occurrences_fetched"], 2, "{r:#}");
+    let failures = r["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{r:#}");
+    assert_eq!(failures[0]["sub_meetingid"], "../escape");
+    assert!(
+        failures[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no file name"),
+        "{r:#}"
+    );
+    let rows = |date: &str| {
+        csv_lines(
+            &tmp.path()
+                .join(format!("out/attendance/dt={date}/part-0.csv")),
+        )[1..]
+            .join("\n")
+    };
+    assert!(rows("2026-11-02").contains("lisi") && rows("2026-11-02").contains("s1"));
+    assert!(rows("2026-11-09").contains("wangwu") && rows("2026-11-09").contains("s2"));
+    assert!(!rows("2026-11-02").contains("mallory"));
+}
