@@ -87,16 +87,23 @@ pub async fn fetch_window(
     if let Some(c) = &client {
         session.add_client_stats(&c.stats());
     }
-    let (fetched, ids, lookback) = session.stop_on_error(result)?;
-    let changed_dates = lookback.changed_dates(store, job)?;
+    let (mut fetched, ids, lookback) = session.stop_on_error(result)?;
     let report = &mut session.report;
     report.counts.fetched = fetched.fetched;
     report.counts.reused_from_store = fetched.reused_from_store;
     report.counts.series_heads = lookback.series_heads.len();
     report.counts.occurrences_fetched = fetched.occurrences_fetched;
     report.counts.occurrences_reused = fetched.occurrences_reused;
+    report.counts.not_tried = fetched.not_tried;
+    report.failures = std::mem::take(&mut fetched.failures);
+    if let Some(e) = fetched.stopped.take() {
+        // What was fetched before the fatal error is stored, and the report says so.
+        let stopped = anyhow::Error::new(e).context("the run stopped early");
+        return session.stop_on_error(Err(stopped));
+    }
+    let changed_dates = lookback.changed_dates(store, job)?;
+    let report = &mut session.report;
     report.counts.lookback_changed_dates = changed_dates.len();
-    report.failures = fetched.failures;
     let scope = window_scope(window, job);
     let (_, given_up) =
         store.failures_in(scope.as_ref().map(Scope::as_args), job.fetch.give_up_after)?;

@@ -42,6 +42,12 @@ pub struct FetchOutcome {
     pub occurrences_fetched: usize,
     /// Of `reused_from_store`, occurrences of recurring meetings.
     pub occurrences_reused: usize,
+    /// Meetings (and occurrences) left without an outcome because a fatal error stopped the
+    /// fetch: never asked, in flight at that moment, or the one whose answer stopped it.
+    pub not_tried: usize,
+    /// The fatal error that stopped the fetch, if one did; everything counted above is stored.
+    #[serde(skip)]
+    pub stopped: Option<CallError>,
 }
 
 /// A fetched answer judged: the record to store, its failure, and whether its text had to be
@@ -224,7 +230,9 @@ fn kept_unusable(
 /// Fetches `ids` into `store`, then the occurrences of recurring meetings that are due: every
 /// listed, not deleted occurrence scheduled in `occurrences` (every one known for `None`), as
 /// the store's registry holds it once the heads fetched now are recorded. `in_flight` bounds
-/// how many tasks exist at once (the API client separately bounds requests on the wire).
+/// how many tasks exist at once (the API client separately bounds requests on the wire). A
+/// fatal error stops the fetch after storing every outcome received: it is returned in
+/// [`FetchOutcome::stopped`], beside the counts so far.
 pub async fn fetch(
     source: Arc<Source>,
     store: &mut Store,
@@ -290,8 +298,10 @@ pub async fn fetch(
         fatal = fetch_targets(&source, store, targets, in_flight, &mut progress, &mut out).await?;
     }
     progress.bar.finish_and_clear();
-    if let Some(e) = fatal {
-        return Err(anyhow::Error::new(e).context("the run stopped early"));
+    if fatal.is_some() {
+        // The call whose answer was fatal is among `done`, but nothing of it is known.
+        out.not_tried = progress.total.saturating_sub(progress.done) + 1;
+        out.stopped = fatal;
     }
     out.failures
         .sort_by(|a, b| (&a.meetingid, &a.sub_meetingid).cmp(&(&b.meetingid, &b.sub_meetingid)));

@@ -53,6 +53,10 @@ pub struct Counts {
     pub occurrences_fetched: usize,
     /// Of `reused_from_store`, occurrences of recurring meetings stored ended.
     pub occurrences_reused: usize,
+    /// Meetings (and occurrences) left without an outcome because a fatal error stopped the
+    /// run: never asked, in flight at that moment, or the one whose answer stopped it. What was
+    /// fetched before is stored (`fetched`); the next run fetches these.
+    pub not_tried: usize,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -197,6 +201,12 @@ impl RunReport {
             "{} of job '{}' for {window}: {} meetings requested, {} fetched, {} reused from the store, {} failed",
             self.command, self.job, c.requested, c.fetched, c.reused_from_store, c.failed
         );
+        if c.not_tried > 0 {
+            s.push_str(&format!(
+                ", {} not tried (the run stopped first)",
+                c.not_tried
+            ));
+        }
         if c.api_calls > 0 {
             s.push_str(&format!(
                 "; {} API calls ({} retried, {} throttled, {} token refreshes)",

@@ -4,6 +4,7 @@
 //! `Retry-After`, listings that never end).
 
 mod hostile;
+mod stopped;
 mod tokens;
 
 use crate::common::*;
