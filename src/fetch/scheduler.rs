@@ -460,12 +460,11 @@ fn filed(target: &Target, judged: Judged, listing: Option<SeriesRecord>) -> File
 }
 
 /// The occurrences a series' answer lists, when the body is one: a one-off body is only
-/// scanned for the word `sub_meeting`, never parsed twice.
+/// scanned for the word `sub_meeting` (SIMD, a microsecond for a large body), never parsed
+/// twice.
 fn listing_of(meetingid: &str, body: &[u8], head: bool) -> Option<SeriesRecord> {
     const MARK: &[u8] = b"sub_meeting";
-    if !body.windows(MARK.len()).any(|w| w == MARK) {
-        return None;
-    }
+    memchr::memmem::find(body, MARK)?;
     let info = SeriesInfo::parse(body).ok()?;
     info.lists_occurrences().then(|| SeriesRecord::Listing {
         meetingid: meetingid.to_string(),
