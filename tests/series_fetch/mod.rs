@@ -58,8 +58,14 @@ async fn an_occurrence_listed_on_night_1_and_scrolled_out_by_night_9_is_still_fe
     let series = weekly("hyWeekly");
     let third = series.sub_meetingid(2).to_owned();
     let fourth = series.sub_meetingid(3).to_owned();
+    let one_off = format!(
+        r#"{{"errcode":0,"title":"1:1","meeting_start":{},"meeting_duration":1800,"status":3,
+            "admin_userid":"zhangsan","attendees":{{"member":[]}}}}"#,
+        FIRST + 3 * WEEK + HOUR
+    );
     let s = Scenario::default()
         .ids(&["hyWeekly"])
+        .meeting("hyOther", "zhangsan", FIRST + 3 * WEEK + HOUR, &one_off)
         .build(|f| {
             f.with_series(series)
                 .series_now(NIGHT_1)
@@ -74,8 +80,11 @@ async fn an_occurrence_listed_on_night_1_and_scrolled_out_by_night_9_is_still_fe
     assert_eq!(s.fake.get_info_calls_for_occurrence("hyWeekly", &fourth), 0);
     assert_eq!(sub_meetingids(&s, "2026-11-16"), [third.as_str()]);
 
-    // Night 9: the fourth Monday (listed on night 1) has scrolled out of the head's list.
+    // Night 9: the fourth Monday (listed on night 1) has scrolled out of the head's list, and
+    // the night's ids no longer name the series: its head is fetched again all the same.
     s.fake.set_now(NIGHT_1 + 8 * DAY);
+    std::fs::write(s.dir().join("ids.txt"), "hyOther\n").unwrap();
+    let heads = s.fake.get_info_calls_for("hyWeekly");
     let o = s.run_ok(&["run", "--date", "2026-11-23"]).await;
     assert_eq!(s.fake.get_info_calls_for_occurrence("hyWeekly", &fourth), 1);
     assert_eq!(
@@ -85,6 +94,12 @@ async fn an_occurrence_listed_on_night_1_and_scrolled_out_by_night_9_is_still_fe
     );
     let r = s.report();
     assert_eq!(r["counts"]["occurrences_fetched"], 1, "{r:#}");
+    assert_eq!(r["counts"]["series_heads"], 1, "{r:#}");
+    assert_eq!(
+        s.fake.get_info_calls_for("hyWeekly") - heads,
+        2,
+        "the head and the occurrence"
+    );
     assert_eq!(r["counts"]["occurrences_reused"], 1, "{r:#}");
     assert_eq!(r["quality"]["occurrences_unlisted"], 0, "{r:#}");
     assert!(r.get("occurrences_unlisted").is_none(), "{r:#}");
