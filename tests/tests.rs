@@ -15,6 +15,7 @@ mod common;
 mod directory;
 mod hardening;
 mod nightly;
+mod object_storage;
 mod operations;
 mod pipeline;
 mod quotas;

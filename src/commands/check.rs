@@ -74,7 +74,7 @@ pub async fn check(job: &Job, window: Window, job_file: &Path) -> Result<Outcome
     say!("store:        {}", job.store_path.display());
     say!(
         "output:       {} ({})",
-        job.out_dir.display(),
+        job.output.display(),
         job.formats
             .iter()
             .map(|f| format!("{f:?}").to_lowercase())

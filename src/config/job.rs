@@ -6,6 +6,7 @@
 //! read here: only the names of the variables or the file that hold them.
 
 use crate::config::ids::is_valid_id;
+use crate::config::output::{OutputTarget, S3Section, is_remote};
 use crate::domain::MeetingStatus;
 use anyhow::{Context, Result, bail};
 use chrono_tz::Tz;
@@ -222,7 +223,9 @@ pub struct StoreSection {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct OutputSection {
-    /// Output directory. Default `out/<job name>`.
+    /// Output directory, or `s3://BUCKET/PREFIX` for S3-compatible object storage (then
+    /// `[output.s3]` says how to reach it and `[store] path` is required). Default
+    /// `out/<job name>`.
     pub dir: Option<PathBuf>,
     /// Formats to write: `csv` and `parquet` (the partitioned dataset), `xlsx` (a workbook per
     /// window, `workbooks/window=FROM_TO/attendance.xlsx`), `html` (a report per window,
@@ -242,6 +245,9 @@ pub struct OutputSection {
     pub pseudonym_key_env: Option<String>,
     /// A file holding the pseudonym key (first line); used when the variable is unset.
     pub pseudonym_key_file: Option<PathBuf>,
+    /// `[output.s3]`: the endpoint, region and credentials of an `s3://` output.
+    #[serde(default)]
+    pub s3: S3Section,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -329,7 +335,8 @@ pub struct Job {
     pub fetch: FetchConfig,
     pub metrics: MetricsConfig,
     pub store_path: PathBuf,
-    pub out_dir: PathBuf,
+    /// Where the outputs go: a folder or a bucket prefix.
+    pub output: OutputTarget,
     pub formats: Vec<Format>,
     pub csv: CsvConfig,
     /// Language of the workbook and the report.
@@ -476,12 +483,20 @@ impl Job {
             .output
             .dir
             .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT_ROOT).join(&name));
-        let store_path = ov
-            .store
-            .clone()
-            .or(f.store.path)
-            .unwrap_or_else(|| job_out_dir.join("_store").join("raw.sqlite"));
-        let out_dir = ov.out.clone().unwrap_or(job_out_dir);
+        let store_path = match ov.store.clone().or(f.store.path) {
+            Some(p) if is_remote(&p) => bail!(
+                "store path '{}' is not a local file: the store (SQLite) must be on a local disk",
+                p.display()
+            ),
+            Some(p) => p,
+            None if is_remote(&job_out_dir) => bail!(
+                "the output is in object storage ({}) and the store's default place is under \
+                 the output folder: set [store] path (or --store) to a local file",
+                job_out_dir.display()
+            ),
+            None => job_out_dir.join("_store").join("raw.sqlite"),
+        };
+        let output = OutputTarget::parse(&ov.out.clone().unwrap_or(job_out_dir), &f.output.s3)?;
         Ok(Job {
             tz,
             default_window: f.window.unwrap_or_else(|| DEFAULT_WINDOW.into()),
@@ -492,7 +507,7 @@ impl Job {
             fetch: fetch_config(&f.fetch, ov)?,
             metrics: metrics_config(f.metrics)?,
             store_path,
-            out_dir,
+            output,
             formats: formats(ov.formats.clone().or(f.output.formats))?,
             csv: CsvConfig {
                 bom: f.output.csv_bom.unwrap_or(true),
@@ -790,7 +805,7 @@ mod tests {
         }
         let job = Job::build(JobFile::default(), "night.ly", &Overrides::default()).unwrap();
         assert_eq!(job.name, "night_ly");
-        assert_eq!(job.out_dir, PathBuf::from("out/night_ly"));
+        assert_eq!(job.output, OutputTarget::Folder("out/night_ly".into()));
     }
 
     #[test]
@@ -833,8 +848,35 @@ mod tests {
             ..Default::default()
         };
         let j = Job::build(f, "t", &ov).unwrap();
-        assert_eq!(j.out_dir, PathBuf::from("/tmp/export"));
+        assert_eq!(j.output, OutputTarget::Folder("/tmp/export".into()));
         assert_eq!(j.store_path, PathBuf::from("nightly/_store/raw.sqlite"));
+    }
+
+    #[test]
+    fn an_object_store_output_needs_a_local_store_path_and_a_remote_one_is_refused() {
+        let build = |text: &str, ov: &Overrides| {
+            let f: JobFile = toml::from_str(text).unwrap();
+            Job::build(f, "t", ov)
+        };
+        let s3 = "[output]\ndir = 's3://lake/hr'\n[output.s3]\nregion = 'ap-shanghai'\n";
+        let err = build(s3, &Overrides::default()).unwrap_err().to_string();
+        assert!(err.contains("set [store] path"), "{err}");
+        let with_store = format!("[store]\npath = '/var/lib/w/raw.sqlite'\n{s3}");
+        let j = build(&with_store, &Overrides::default()).unwrap();
+        assert!(matches!(&j.output, OutputTarget::Bucket(b) if b.region == "ap-shanghai"));
+        // --out s3://… with a local job folder: the store stays where the job keeps it.
+        let ov = Overrides {
+            out: Some(PathBuf::from("s3://lake/export")),
+            ..Default::default()
+        };
+        let j = build("[output]\ndir = 'nightly'\n", &ov).unwrap();
+        assert_eq!(j.output.display(), "s3://lake/export");
+        assert_eq!(j.store_path, PathBuf::from("nightly/_store/raw.sqlite"));
+        let remote = "[store]\npath = 's3://lake/raw.sqlite'\n";
+        let err = build(remote, &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be on a local disk"), "{err}");
     }
 
     #[test]

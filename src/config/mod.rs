@@ -7,5 +7,6 @@ pub mod cli;
 pub mod directory;
 pub mod ids;
 pub mod job;
+pub mod output;
 pub mod server_text;
 pub mod window;

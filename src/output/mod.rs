@@ -5,6 +5,8 @@
 //! [`overview`], in the words of [`labels`]. A new file format goes here. Depends on the
 //! transform's frames, [`crate::config`] and [`crate::domain`].
 
+pub mod bucket;
+pub mod bucket_lock;
 pub mod charts;
 pub mod csv_format;
 pub mod directory_report;
@@ -18,7 +20,19 @@ pub mod place;
 pub mod report;
 pub mod xlsx;
 
-/// Opens the job's output place.
+/// Opens the job's output place: its folder, or its bucket (connected and checked; the
+/// workbook's temporary sheets go beside the store, on a local disk).
 pub fn open(job: &crate::config::job::Job) -> anyhow::Result<Box<dyn place::Place>> {
-    Ok(Box::new(place::Folder::new(&job.out_dir)))
+    use crate::config::output::OutputTarget;
+    Ok(match &job.output {
+        OutputTarget::Folder(dir) => Box::new(place::Folder::new(dir)),
+        OutputTarget::Bucket(cfg) => {
+            let scratch = job
+                .store_path
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .to_path_buf();
+            Box::new(bucket::Bucket::open(cfg, &scratch)?)
+        }
+    })
 }
