@@ -257,7 +257,7 @@ fn without_conditional_puts_there_is_no_lock_object() {
 }
 
 #[test]
-fn wrong_credentials_and_a_missing_bucket_stop_the_run_with_one_line_naming_bucket_and_endpoint() {
+fn wrong_credentials_a_missing_bucket_or_an_unreachable_endpoint_stop_the_run_in_one_line() {
     let server = S3Server::start();
     let tmp = tempfile::tempdir().unwrap();
     let job = demo_job(tmp.path(), &server, "");
@@ -287,7 +287,25 @@ fn wrong_credentials_and_a_missing_bucket_stop_the_run_with_one_line_naming_buck
     );
     assert_no_secret(&err);
     assert!(server.objects("").is_empty(), "nothing written");
-    let _ = BUCKET;
+
+    // An endpoint nobody listens on: retried for retry_timeout_s (2 s), then one line.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let text = std::fs::read_to_string(&job)
+        .unwrap()
+        .replace(&server.endpoint(), &format!("http://{closed}"));
+    let unreachable = write_job(tmp.path(), "unreachable", &text);
+    let o = run_demo(&unreachable, "s3://lake/demo", &store, &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let line = err.lines().last().unwrap_or("");
+    assert!(
+        line.contains("cannot reach the endpoint") && line.contains(&format!("http://{closed}")),
+        "{err}"
+    );
+    assert_no_secret(&err);
 }
 
 /// Finds python with pyarrow (`.ci/run` installs it).
