@@ -58,35 +58,34 @@ struct Judged {
     text_repaired: bool,
 }
 
-/// Judges a fetched body as the transform will read it. A body whose text is sound and that
-/// replaces no stored answer is filed by its head alone (the common case: one cheap text scan
-/// more). A body with cut text (invalid UTF-8, a lone surrogate), or one that would replace a
-/// usable stored answer (`replaces`: a lookback, `--refetch`, a folder read again), is first read
-/// in full, repaired if it must be: a body the transform refuses is then never filed as a
-/// meeting (nor final), and never replaces a stored answer — its fetch fails and the stored
-/// answer stays. The body is stored verbatim either way; it is repaired again when read.
+/// Judges a fetched body as the transform will read it. A body that replaces no stored answer
+/// is filed by its head alone when the head reads (the common case: no work added; a body whose
+/// text is cut is filed so too, and the transform repairs it when it reads it). A body whose
+/// head does not read, or one that would replace a usable stored answer (`replaces`: a
+/// lookback, `--refetch`, a folder read again), is read in full, repaired if it must be
+/// ([`read_in_full`]): a body the transform refuses is then never filed as a meeting (nor
+/// final), and never replaces a stored answer — its fetch fails and the stored answer stays.
+/// The body is stored verbatim either way; it is repaired again when read.
 fn judge(meetingid: &str, body: Vec<u8>, replaces: bool) -> Judged {
-    let (record, failure, text_repaired) = if !replaces && repair::text_is_sound(&body) {
-        let (record, failure) = record_for(meetingid, body, None);
-        (record, failure, false)
+    let (record, failure, text_repaired) = if replaces {
+        read_in_full(meetingid, body)
     } else {
-        match repair::typed_parse(&body)
-            .map(|()| None)
-            .or_else(|refused| repair::repair(&body).map(Some).ok_or(refused))
-        {
-            Ok(None) => {
-                let (record, failure) = record_for(meetingid, body, None);
-                (record, failure, false)
-            }
-            Ok(Some(fixed)) => {
+        let (record, failure) = record_for(meetingid, body, None);
+        // A head that does not read may only need its text repaired (or a key given once).
+        let fixed = match &record {
+            Record::Body {
+                body,
+                parse_error: Some(_),
+                ..
+            } => repair::repair(body),
+            _ => None,
+        };
+        match (fixed, record) {
+            (Some(fixed), Record::Body { body, .. }) => {
                 let (record, failure) = record_for(meetingid, body, Some(&fixed.body));
                 (record, failure, fixed.repairs.text)
             }
-            Err(refused) => {
-                let reason = format!("body is not a get_info answer: {refused}");
-                let (record, failure) = kept_unusable(meetingid, body, None, reason);
-                (record, failure, false)
-            }
+            (_, record) => (record, failure, false),
         }
     };
     let (record, failure) = match (record, failure) {
@@ -101,6 +100,30 @@ fn judge(meetingid: &str, body: Vec<u8>, replaces: bool) -> Judged {
         record,
         failure,
         text_repaired,
+    }
+}
+
+/// Files a body as the transform reads it: by the typed parse of the whole body, repaired
+/// (text cut in half, a key given twice) when it must be. Its record, failure, and whether its
+/// text was repaired.
+fn read_in_full(meetingid: &str, body: Vec<u8>) -> (Record, Option<MeetingFailure>, bool) {
+    match repair::typed_parse(&body)
+        .map(|()| None)
+        .or_else(|refused| repair::repair(&body).map(Some).ok_or(refused))
+    {
+        Ok(None) => {
+            let (record, failure) = record_for(meetingid, body, None);
+            (record, failure, false)
+        }
+        Ok(Some(fixed)) => {
+            let (record, failure) = record_for(meetingid, body, Some(&fixed.body));
+            (record, failure, fixed.repairs.text)
+        }
+        Err(refused) => {
+            let reason = format!("body is not a get_info answer: {refused}");
+            let (record, failure) = kept_unusable(meetingid, body, None, reason);
+            (record, failure, false)
+        }
     }
 }
 
@@ -598,4 +621,43 @@ fn progress_bar(len: u64, eta: Option<Duration>) -> ProgressBar {
 /// A duration to the tenth of a second (for people).
 fn rounded(d: Duration) -> Duration {
     Duration::from_millis((d.as_millis() as u64).div_ceil(100) * 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_first_answer_whose_head_needs_its_text_repaired_is_filed_verbatim_as_a_meeting() {
+        let body =
+            br#"{"errcode":0,"errmsg":"ok\ud83d","title":"t","meeting_start":1700000000,"status":3}"#;
+        let j = judge("m", body.to_vec(), false);
+        assert!(j.failure.is_none() && j.text_repaired);
+        let Record::Body {
+            body: kept,
+            status,
+            parse_error,
+            ..
+        } = j.record
+        else {
+            panic!("a body");
+        };
+        assert_eq!(
+            (kept.as_slice(), status, parse_error),
+            (&body[..], Some(3), None)
+        );
+    }
+
+    #[test]
+    fn an_unusable_answer_that_would_replace_a_stored_one_is_a_failure_only() {
+        for body in [
+            &b"<html>502</html>"[..],
+            br#"{"status":3,"attendees":{"member":5}}"#,
+        ] {
+            let j = judge("m", body.to_vec(), true);
+            assert!(matches!(j.record, Record::Failure(_)));
+            let reason = j.failure.unwrap().reason;
+            assert!(reason.ends_with("the stored answer is kept"), "{reason}");
+        }
+    }
 }

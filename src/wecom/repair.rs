@@ -5,7 +5,7 @@
 //! (`"Weekly \ud83d"`, a lone surrogate). The typed parse refuses both; here they become U+FFFD
 //! (�). A key given twice keeps its last value ([`without_duplicate_keys`]). Repairs happen when
 //! a body is read, never in the store, which keeps what WeCom sent verbatim; and only for a body
-//! the typed parse refused, so sound bodies cost one cheap scan ([`text_is_sound`]) at most.
+//! the typed parse refused, so a sound body costs nothing more.
 
 use crate::wecom::model::{MeetingInfo, without_duplicate_keys};
 
@@ -31,7 +31,7 @@ pub struct Repairs {
 }
 
 /// Whether the body's text needs no repair: it is UTF-8 and every surrogate escape is half of
-/// a pair. Cheap (a UTF-8 check and a search for backslashes), so it can run on every body.
+/// a pair. Cheap: a UTF-8 check and a search for backslashes.
 pub fn text_is_sound(body: &[u8]) -> bool {
     std::str::from_utf8(body).is_ok_and(|text| !has_lone_surrogate(text))
 }
@@ -46,9 +46,14 @@ pub fn typed_parse(body: &[u8]) -> Result<(), String> {
 }
 
 /// The body repaired so that the typed parse reads it: its text first (U+FFFD for invalid UTF-8
-/// and lone surrogates), then, if that is not enough, each key once. `None` when no repair
-/// makes it readable (or it needs none); the caller then reports the typed parse's own error.
+/// and lone surrogates), then, if that is not enough, each key once. `None` when the typed
+/// parse reads it as it is, or when no repair makes it readable (the caller then reports the
+/// typed parse's own error). For a body the typed parse refused: one more parse, then the
+/// repairs.
 pub fn repair(body: &[u8]) -> Option<Repaired> {
+    if typed_parse(body).is_ok() {
+        return None;
+    }
     let text = repair_text(body);
     let base = text.as_deref().unwrap_or(body);
     if text.is_some() && typed_parse(base).is_ok() {
