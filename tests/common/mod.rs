@@ -48,14 +48,25 @@ pub fn dir_job(dir: &Path, set: &str) -> PathBuf {
     )
 }
 
+/// Copies the files of `from` into `to`, and its folders (a recurring meeting's occurrences
+/// in a source folder) with theirs.
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_tree(&p, &target);
+        } else {
+            std::fs::copy(&p, target).unwrap();
+        }
+    }
+}
+
 /// Copies a fixture set into `dir/src` and writes a job reading it.
 pub fn private_copy(dir: &Path, set: &str) -> PathBuf {
     let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    for e in std::fs::read_dir(fixtures(set)).unwrap() {
-        let p = e.unwrap().path();
-        std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
-    }
+    copy_tree(&fixtures(set), &src);
     write_job(
         dir,
         set,

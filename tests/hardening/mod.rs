@@ -43,7 +43,7 @@ fn a_run_whose_meetings_all_fail_keeps_the_windows_partitions_and_users() {
         "users not emptied"
     );
     let r = last_report(&out);
-    assert_eq!(r["counts"]["failed"], 24);
+    assert_eq!(r["counts"]["failed"], 25);
     assert_eq!(r["tables_kept"], true);
 }
 
@@ -185,13 +185,8 @@ fn the_store_is_private_whatever_the_umask() {
 /// it (no ids file), writing to `dir/out`.
 fn folder_with(dir: &Path, extra: &[(&str, String)]) -> std::path::PathBuf {
     let src = dir.join("src");
-    std::fs::create_dir_all(&src).unwrap();
-    for e in std::fs::read_dir(fixtures("demo")).unwrap() {
-        let p = e.unwrap().path();
-        if p.extension().is_some_and(|x| x == "json") {
-            std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
-        }
-    }
+    copy_tree(&fixtures("demo"), &src);
+    std::fs::remove_file(src.join("ids.txt")).unwrap();
     for (id, body) in extra {
         std::fs::write(src.join(format!("{id}.json")), body).unwrap();
     }
@@ -264,16 +259,19 @@ fn impossible_times_fail_their_meeting_and_the_others_are_written() {
         ["hyFarFuture", "hyMillis", "hyQuitNever", "hyWraps"]
     );
     assert!(stderr(&o).contains("outside"), "{}", stderr(&o));
-    // The demo's 24 meetings are all written, on their own dates only.
-    assert_eq!(r["counts"]["meetings_in_window"], 24);
-    assert_eq!(r["window"]["from"], "2026-11-16");
+    // The demo's 24 meetings and 7 occurrences are all written, on their own dates only.
+    assert_eq!(r["counts"]["meetings_in_window"], 31);
+    // The window spans the stored meetings: the weekly series starts on 5 October.
+    assert_eq!(r["window"]["from"], "2026-10-05");
     assert_eq!(r["window"]["to"], "2026-11-23");
     let dates: Vec<String> = std::fs::read_dir(out.join("attendance"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        dates.iter().all(|d| d.starts_with("dt=2026-11-")),
+        dates
+            .iter()
+            .all(|d| d.starts_with("dt=2026-10-") || d.starts_with("dt=2026-11-")),
         "{dates:?}"
     );
     // A window as wide as dates go lists the partitions instead of walking every day.
@@ -365,7 +363,7 @@ fn a_person_listed_twice_counts_once_and_odd_bodies_fail_alone() {
             .any(|l| l.starts_with("hyBothIds") && a_col(l, "attendee_id") == "p9")
     );
     // p1 is counted once per meeting in users: hyFive and hyRepeatedKey.
-    let users = csv_lines(&out.join("users/window=2026-11-16_2026-11-23/part-0.csv"));
+    let users = csv_lines(&out.join("users/window=2026-10-05_2026-11-23/part-0.csv"));
     let u_header: Vec<&str> = users[0].split(',').collect();
     let p1_row = users.iter().find(|l| l.starts_with("p1,")).unwrap();
     let invited = u_header
@@ -436,7 +434,7 @@ fn a_fifo_or_a_link_to_dev_zero_in_the_source_folder_fails_its_meeting_instead_o
     let failed = failed_ids(&r);
     assert_eq!(failed, ["hyFifo", "hyZero"]);
     assert!(stderr(&o).contains("not a regular file"), "{}", stderr(&o));
-    assert_eq!(r["counts"]["meetings_in_window"], 24);
+    assert_eq!(r["counts"]["meetings_in_window"], 31);
 }
 
 #[test]

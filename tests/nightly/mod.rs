@@ -248,7 +248,7 @@ fn the_metrics_file_tells_cron_monitoring_how_the_last_run_went_and_keeps_the_la
             &text,
             "wecom_attendance_last_run_meetings{job=\"demo\",state=\"requested\"}"
         ),
-        24.0
+        25.0
     );
     assert!(
         value(

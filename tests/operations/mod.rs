@@ -18,7 +18,7 @@ fn summarize_reads_only_the_store_after_fetch() {
     assert!(out.join("attendance/dt=2026-11-20/part-0.parquet").exists());
     let r = last_report(&out);
     assert_eq!(r["command"], "summarize");
-    assert_eq!(r["counts"]["meetings_in_window"], 24);
+    assert_eq!(r["counts"]["meetings_in_window"], 31);
 }
 
 #[test]
@@ -48,22 +48,23 @@ fn a_rerun_fetches_only_meetings_that_are_not_final_unless_refetch() {
         Some(0)
     );
     let first = last_report(&out);
-    assert_eq!(first["counts"]["fetched"], 24);
+    assert_eq!(first["counts"]["fetched"], 32);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_eq!(
         run(bin().args(["run", "--job"]).arg(&job)).status.code(),
         Some(0)
     );
     let second = last_report(&out);
-    // 23 meetings ended, were cancelled or expired; the upcoming one is fetched again.
-    assert_eq!(second["counts"]["reused_from_store"], 23);
-    assert_eq!(second["counts"]["fetched"], 1);
+    // 23 meetings and 6 occurrences ended, were cancelled or expired; the upcoming meeting,
+    // the upcoming occurrence and the series' head (not over) are fetched again.
+    assert_eq!(second["counts"]["reused_from_store"], 29);
+    assert_eq!(second["counts"]["fetched"], 3);
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let o = run(bin().args(["run", "--refetch", "--job"]).arg(&job));
     assert_eq!(o.status.code(), Some(0));
     let third = last_report(&out);
     assert_eq!(third["counts"]["reused_from_store"], 0);
-    assert_eq!(third["counts"]["fetched"], 24);
+    assert_eq!(third["counts"]["fetched"], 32);
 }
 
 #[test]
@@ -239,7 +240,7 @@ fn a_run_whose_log_reader_went_away_still_finishes_its_work() {
     let status = wait_at_most(&mut child, std::time::Duration::from_secs(120));
     assert_eq!(status.code(), Some(0));
     let out = tmp.path().join("out");
-    assert_eq!(last_report(&out)["counts"]["meetings_in_window"], 24);
+    assert_eq!(last_report(&out)["counts"]["meetings_in_window"], 31);
     assert!(out.join("users").read_dir().unwrap().next().is_some());
 }
 

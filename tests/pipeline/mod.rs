@@ -29,13 +29,13 @@ fn the_demo_job_writes_every_table_in_the_hive_layout_and_exits_zero() {
             }
         }
     }
-    assert!(files.contains(&"users/window=2026-11-16_2026-11-23/part-0.csv".to_string()));
-    assert!(files.contains(&"users/window=2026-11-16_2026-11-23/part-0.parquet".to_string()));
+    assert!(files.contains(&"users/window=2026-10-05_2026-11-23/part-0.csv".to_string()));
+    assert!(files.contains(&"users/window=2026-10-05_2026-11-23/part-0.parquet".to_string()));
     let report = last_report(&out);
-    assert_eq!(report["counts"]["requested"], 24);
+    assert_eq!(report["counts"]["requested"], 25);
     assert_eq!(report["counts"]["failed"], 0);
     assert!(
-        stderr(&o).contains("24 meetings requested"),
+        stderr(&o).contains("25 meetings requested"),
         "{}",
         stderr(&o)
     );
@@ -279,10 +279,10 @@ fn a_malformed_ids_line_is_reported_with_its_place_and_the_rest_is_fetched() {
         .arg("--job")
         .arg(&job));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("ids.txt:26"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ids.txt:27"), "{}", stderr(&o));
     let r = last_report(&tmp.path().join("out"));
-    assert_eq!(r["counts"]["fetched"], 24);
-    assert_eq!(r["input_problems"][0]["line"], 26);
+    assert_eq!(r["counts"]["fetched"], 32);
+    assert_eq!(r["input_problems"][0]["line"], 27);
 }
 
 #[test]

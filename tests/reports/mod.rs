@@ -12,7 +12,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const WINDOW: &str = "window=2026-11-16_2026-11-23";
+const WINDOW: &str = "window=2026-10-05_2026-11-23";
 const ZONE: &str = "Asia/Shanghai";
 /// A demo meeting whose title the tests turn into a formula.
 const FORMULA_MEETING: &str = "hy8r3G29rhEeUsqHhJZFiq9zMc";
@@ -53,11 +53,7 @@ impl Demo {
     fn titled(language: &str, title: &str) -> Demo {
         let tmp = tempfile::tempdir().unwrap();
         let src = tmp.path().join("bodies");
-        std::fs::create_dir_all(&src).unwrap();
-        for e in std::fs::read_dir(fixtures("demo")).unwrap() {
-            let p = e.unwrap().path();
-            std::fs::copy(&p, src.join(p.file_name().unwrap())).unwrap();
-        }
+        copy_tree(&fixtures("demo"), &src);
         let body = src.join(format!("{FORMULA_MEETING}.json"));
         let mut v: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&body).unwrap()).unwrap();
@@ -161,6 +157,7 @@ fn zh_value(column: &str, v: &str) -> String {
         ("status" | "meeting_status", "ended") => "已结束",
         ("status" | "meeting_status", "cancelled") => "已取消",
         ("status" | "meeting_status", "expired") => "已过期",
+        ("status" | "meeting_status", "deleted") => "已删除",
         ("attendee_kind", "member") => "成员",
         ("attendee_kind", "external") => "外部联系人",
         _ => v,
@@ -273,7 +270,14 @@ fn every_cell_of_the_meetings_and_users_sheets_equals_the_csv_tables() {
     let mut wb = demo.workbook();
     assert_eq!(
         wb.sheet_names(),
-        ["summary", "meetings", "users", "attendance"]
+        [
+            "summary",
+            "meetings",
+            "users",
+            "series_meetings",
+            "series",
+            "attendance"
+        ]
     );
     // The title starting with = is a text cell, ids are text, the attendance sheet holds every
     // row of the attendance table.
@@ -305,7 +309,17 @@ fn the_chinese_workbook_names_its_sheets_and_headers_in_chinese_and_keeps_the_nu
     let demo = Demo::run("zh-CN", "csv,xlsx");
     assert_sheets_equal_csv(&demo, true, &[("meetings", "会议"), ("users", "参会人")]);
     let mut wb = demo.workbook();
-    assert_eq!(wb.sheet_names(), ["概览", "会议", "参会人", "出勤明细"]);
+    assert_eq!(
+        wb.sheet_names(),
+        [
+            "概览",
+            "会议",
+            "参会人",
+            "周期会议",
+            "周期会议出勤",
+            "出勤明细"
+        ]
+    );
     let meetings = sheet(&mut wb, "会议");
     let headers: Vec<String> = meetings[0].iter().map(|c| c.to_string()).collect();
     for h in [
@@ -614,7 +628,15 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
     let wb = demo.workbook();
     assert_eq!(
         wb.sheet_names(),
-        ["概览", "会议", "参会人", "部门", "出勤明细"]
+        [
+            "概览",
+            "会议",
+            "参会人",
+            "部门",
+            "周期会议",
+            "周期会议出勤",
+            "出勤明细"
+        ]
     );
     assert_sheets_equal_csv(
         &demo,
@@ -728,7 +750,8 @@ fn a_workbook_that_cannot_be_written_leaves_the_tables_and_the_run_report_and_ex
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(taken.is_dir(), "the folder is left as it was");
     let (_, meetings) = demo.csv("meetings");
-    assert_eq!(meetings.len(), 24, "every meeting is in the tables");
+    // 24 meetings, 7 occurrences of the weekly series and its deleted one.
+    assert_eq!(meetings.len(), 32, "every meeting is in the tables");
     assert!(demo.report().exists(), "the HTML report is written too");
     let report = last_report(&demo.out());
     let failed = report["files_failed"].as_array().expect("a list");
