@@ -11,6 +11,7 @@
 //! already was): cargo does not look inside them, and `Cargo.toml` needs no `[[test]]` table
 //! nor `autotests = false`.
 
+mod build;
 mod common;
 mod directory;
 mod hardening;
