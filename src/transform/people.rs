@@ -44,6 +44,16 @@ impl People {
     }
 }
 
+/// Adds `columns` (name, type) to `df` as columns of nulls: what a job without a directory
+/// gets, one null value each rather than a value per row.
+fn with_nulls(mut df: DataFrame, columns: &[(&str, DataType)]) -> PolarsResult<DataFrame> {
+    let n = df.height();
+    for (name, dtype) in columns {
+        df.with_column(Column::full_null((*name).into(), n, dtype))?;
+    }
+    Ok(df)
+}
+
 /// Seconds since the epoch of a millisecond datetime column, per row.
 fn start_seconds(df: &DataFrame, column: &str) -> PolarsResult<Vec<Option<i64>>> {
     let ms = df.column(column)?.cast(&DataType::Int64)?;
@@ -57,6 +67,17 @@ fn start_seconds(df: &DataFrame, column: &str) -> PolarsResult<Vec<Option<i64>>>
 /// `attendance` + `attendee_name`, `attendee_department_id`, `attendee_department` (member rows,
 /// as of the meeting's start), with `external_userid` filled for converted external rows.
 pub fn annotate_attendance(mut df: DataFrame, people: &People) -> PolarsResult<DataFrame> {
+    if people.is_empty() {
+        return with_nulls(
+            df,
+            &[
+                ("external_userid", DataType::String),
+                ("attendee_name", DataType::String),
+                ("attendee_department_id", DataType::Int64),
+                ("attendee_department", DataType::String),
+            ],
+        );
+    }
     let n = df.height();
     let starts = start_seconds(&df, "meeting_start")?;
     let kinds = df.column("attendee_kind")?.str()?.clone();
@@ -89,6 +110,13 @@ pub fn annotate_attendance(mut df: DataFrame, people: &People) -> PolarsResult<D
 
 /// `meetings` + `admin_name`, `admin_department` (the organiser as of the meeting's start).
 pub fn annotate_meetings(mut df: DataFrame, people: &People) -> PolarsResult<DataFrame> {
+    if people.history.is_empty() {
+        let columns = [
+            ("admin_name", DataType::String),
+            ("admin_department", DataType::String),
+        ];
+        return with_nulls(df, &columns);
+    }
     let starts = start_seconds(&df, "meeting_start")?;
     let admins = df.column("admin_userid")?.str()?.clone();
     let (names, paths): (Vec<Option<String>>, Vec<Option<String>>) = (0..df.height())
@@ -108,6 +136,14 @@ pub fn annotate_meetings(mut df: DataFrame, people: &People) -> PolarsResult<Dat
 
 /// `users` + `name`, `department_id`, `department` (members, as of their last counted meeting).
 pub fn annotate_users(mut df: DataFrame, people: &People) -> PolarsResult<DataFrame> {
+    if people.history.is_empty() {
+        let columns = [
+            ("name", DataType::String),
+            ("department_id", DataType::Int64),
+            ("department", DataType::String),
+        ];
+        return with_nulls(df, &columns);
+    }
     let lasts = start_seconds(&df, "last_meeting_start")?;
     let kinds = df.column("attendee_kind")?.str()?.clone();
     let ids = df.column("userid")?.str()?.clone();
@@ -619,5 +655,35 @@ mod tests {
             texts(&a, "attendee_department"),
             [Some("x".to_string()), Some("x/y".to_string())]
         );
+    }
+
+    #[test]
+    fn without_a_directory_each_people_column_is_one_null_not_a_value_per_row() {
+        let body = format!(
+            r#"{{"meeting_start":{DAY1},"meeting_duration":3600,"status":3,"admin_userid":"a","attendees":{{"member":[
+            {{"userid":"a","status":1,"first_join_time":{DAY1},"cumulative_time":60}},{{"userid":"b","status":2}}]}}}}"#
+        );
+        let parsed = vec![parse_body("A", body.as_bytes()).unwrap()];
+        let f = flatten(parsed, chrono_tz::Asia::Shanghai).unwrap();
+        let none = People::default();
+        let attendance = annotate_attendance(derive(f.attendance, 300).unwrap(), &none).unwrap();
+        let meetings = annotate_meetings(f.meetings, &none).unwrap();
+        let checks = [
+            (&attendance, "external_userid"),
+            (&attendance, "attendee_name"),
+            (&attendance, "attendee_department_id"),
+            (&attendance, "attendee_department"),
+            (&meetings, "admin_name"),
+            (&meetings, "admin_department"),
+        ];
+        for (df, name) in checks {
+            let c = df.column(name).unwrap();
+            assert_eq!(
+                (c.len(), c.null_count()),
+                (df.height(), df.height()),
+                "{name}"
+            );
+            assert!(matches!(c, Column::Scalar(_)), "{name} is a value per row");
+        }
     }
 }

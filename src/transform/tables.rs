@@ -286,8 +286,18 @@ fn slice_tables(
     };
     let statuses = &job.metrics.user_statuses;
     let users = summary::users_partial(&attendance, statuses)?;
-    let departments = people::departments_partial(&attendance, statuses)?;
-    let missing = people::missing_member_ids(&attendance, statuses)?;
+    // Without a directory no row has a department and no member is looked for in it: the
+    // departments' partial sums are empty (with their columns) and nobody is missing.
+    let (departments, missing) = match people.history.is_empty() {
+        true => (
+            people::departments_partial(&attendance.clear(), statuses)?,
+            Default::default(),
+        ),
+        false => (
+            people::departments_partial(&attendance, statuses)?,
+            people::missing_member_ids(&attendance, statuses)?,
+        ),
+    };
     Ok(SliceTables {
         meetings: occurrence_columns_last(people.pseudonymize(meetings)?)?,
         attendance: occurrence_columns_last(people.pseudonymize(attendance)?)?,
