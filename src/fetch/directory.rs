@@ -89,7 +89,12 @@ pub async fn sync(
     tracing::info!(
         departments = snap.departments.len(),
         people = snap.people.len(),
-        ?changes,
+        people_added = changes.people_added,
+        people_changed = changes.people_changed,
+        people_gone = changes.people_gone,
+        departments_added = changes.departments_added,
+        departments_changed = changes.departments_changed,
+        departments_gone = changes.departments_gone,
         "directory synced"
     );
     Ok(Synced {

@@ -320,6 +320,33 @@ fn check_reads_the_departments_of_a_snapshot_folder_without_the_network() {
     assert!(out.contains("48002"), "{out}");
 }
 
+#[test]
+fn the_sync_log_line_gives_the_counts_of_changes_as_values_not_a_rust_structure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let demo = fixtures("demo");
+    let job = write_job(
+        tmp.path(),
+        "logged",
+        &format!(
+            "name = \"logged\"\n[source]\nkind = \"dir\"\ndir = {demo:?}\n[ids]\nfile = {:?}\n\
+             [directory]\nenabled = true\nsource_dir = {:?}\n[output]\ndir = {:?}\nformats = [\"csv\"]\n",
+            demo.join("ids.txt"),
+            fixtures("demo-directory"),
+            tmp.path().join("out")
+        ),
+    );
+    let o = run(bin().args(["run", "--job"]).arg(&job));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("directory synced"))
+        .unwrap_or_else(|| panic!("no sync line in {err}"));
+    assert!(line.contains(" people_added="), "{line}");
+    assert!(line.contains(" departments_gone=0"), "{line}");
+    assert!(!line.contains("Changes"), "{line}");
+}
+
 /// A job of the fake's corpus asking for pseudonyms, the key in `TEST_UNSET_PSEUDONYM_KEY`.
 fn pseudonym_job(dir: &Path) -> String {
     let ids = dir.join("ids.txt");
