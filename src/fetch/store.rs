@@ -623,16 +623,22 @@ fn create_private(path: &Path) -> Result<()> {
 }
 
 /// Creates the store's folder with mode 0700 (whatever the umask) when it does not exist yet.
+/// Only that folder is private: missing folders above it (the output folder, typically) are
+/// created with the default mode, so the tables in them keep the umask.
 pub fn create_private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     if dir.as_os_str().is_empty() || dir.exists() {
         return Ok(());
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create the folder {}", parent.display()))?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        // Another process created it meanwhile: it is restricted below all the same.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        r => r.with_context(|| format!("cannot create the store folder {}", dir.display()))?,
+    }
     // The umask may have taken bits away from the mode, never added: set it exactly.
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
         .with_context(|| format!("cannot restrict the store folder {}", dir.display()))

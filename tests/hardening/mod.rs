@@ -176,7 +176,9 @@ fn the_store_is_private_whatever_the_umask() {
     for f in ["raw.sqlite", "raw.sqlite.lock"] {
         assert_eq!(mode(&store.join(f)), 0o600, "{f}");
     }
-    // Outputs follow the umask (documented): here 000 gives 0666 files.
+    // Outputs follow the umask (documented): here 000 gives 0666 files, and the output
+    // folder itself, created on the way to the store's, 0777 (only the store's is private).
+    assert_eq!(mode(&tmp.path().join("out")), 0o777);
     let part = tmp.path().join("out/attendance/dt=2026-11-20/part-0.csv");
     assert_eq!(mode(&part) & 0o044, 0o044);
 }
