@@ -310,6 +310,7 @@ impl WorkbookWriter {
             &[&self.meetings, &self.users, &self.attendance],
         )?;
         self.wb.push_worksheet(summary);
+        let page_header = page_header(meta);
         for series in [
             self.meetings,
             self.users,
@@ -333,6 +334,12 @@ impl WorkbookWriter {
                         sheet.set_column_width(c as u16, *w as f64)?;
                     }
                 }
+                // Printed: landscape, one page wide, the header row on every page, the job
+                // and the window at the top.
+                sheet.set_landscape();
+                sheet.set_print_fit_to_pages(1, 0);
+                sheet.set_repeat_rows(0, 0)?;
+                sheet.set_header(&page_header);
                 self.wb.push_worksheet(sheet);
             }
         }
@@ -352,6 +359,13 @@ impl WorkbookWriter {
         self.rows_per_sheet = rows;
         self
     }
+}
+
+/// The printed page's header: the job on the left, the window on the right (`&` is a code
+/// in Excel's header language, so a literal one is doubled).
+fn page_header(meta: &Meta) -> String {
+    let text = |t: &str| t.replace('&', "&&");
+    format!("&L{}&R{}", text(&meta.job), text(&meta.window_text()))
 }
 
 /// What writing a sheet needs besides the workbook.
@@ -517,6 +531,9 @@ impl Ctx<'_> {
         let h = &o.headline;
         let mut sheet = Worksheet::new();
         sheet.set_name(l.sheet_summary)?;
+        // Printed: labels and values on the same page.
+        sheet.set_print_fit_to_pages(1, 0);
+        sheet.set_header(page_header(meta));
         sheet.set_column_width(0, 26)?;
         sheet.set_column_width(1, 60)?;
         sheet.write_string_with_format(0, 0, l.report_title, &f.title)?;
@@ -841,6 +858,62 @@ mod tests {
             header,
             ["会议ID", "周期会议主题", "连续缺席场次", "迟到次数"]
         );
+    }
+
+    #[test]
+    fn table_sheets_print_landscape_one_page_wide_with_the_header_row_and_the_job_on_each_page() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let labels = Labels::of(Language::En);
+        let mut w =
+            WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai).unwrap();
+        w.append(Table::Attendance, &rows(3, 0)).unwrap();
+        let m = Meta {
+            job: "R&D weekly".into(),
+            ..meta()
+        };
+        let overview = Collector::new(&[3], m.window).finish().unwrap();
+        w.finish(
+            &overview,
+            &m,
+            None,
+            &crate::output::place::Folder::new(dir.path()),
+        )
+        .unwrap();
+        let mut zip =
+            ::zip::ZipArchive::new(std::fs::File::open(dir.path().join("w.xlsx")).unwrap())
+                .unwrap();
+        let mut part = |name: &str| {
+            let mut text = String::new();
+            zip.by_name(name)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        };
+        // Sheet 1 is the summary; 2, 3 and 4 the meetings, users and attendance.
+        let header = "<oddHeader>&amp;LR&amp;&amp;D weekly&amp;R2026-11-16</oddHeader>";
+        for n in 2..=4 {
+            let xml = part(&format!("xl/worksheets/sheet{n}.xml"));
+            assert!(
+                xml.contains(r#"<pageSetUpPr fitToPage="1"/>"#),
+                "sheet{n}: {xml}"
+            );
+            assert!(xml.contains(r#"orientation="landscape""#), "sheet{n}");
+            assert!(xml.contains(r#"fitToHeight="0""#), "sheet{n}");
+            assert!(xml.contains(header), "sheet{n}");
+        }
+        let summary = part("xl/worksheets/sheet1.xml");
+        assert!(
+            summary.contains(r#"<pageSetUpPr fitToPage="1"/>"#),
+            "{summary}"
+        );
+        let book = part("xl/workbook.xml");
+        for sheet in ["meetings", "users", "attendance"] {
+            let titles = format!(">{sheet}!$1:$1</definedName>");
+            assert!(book.contains(&titles), "{sheet}: {book}");
+        }
+        assert_eq!(book.matches("_xlnm.Print_Titles").count(), 3, "{book}");
     }
 
     #[test]
