@@ -282,7 +282,7 @@ pub async fn fetch(
         to_fetch = total,
         occurrences = known.todo.len(),
         source = source.label(),
-        eta = ?eta.map(rounded),
+        eta = eta.map(|d| tracing::field::display(eta_text(d))),
         "fetching"
     );
     let mut progress = Progress {
@@ -405,10 +405,10 @@ async fn fetch_targets(
         progress.bar.inc(1);
         progress.done += 1;
         if let Some(eta) = source.eta(progress.total.saturating_sub(progress.done)) {
-            progress.bar.set_message(format!("{:?}", rounded(eta)));
+            progress.bar.set_message(eta_text(eta));
             if progress.logged.elapsed() >= LOG_PROGRESS_EVERY {
                 progress.logged = Instant::now();
-                tracing::info!(done = progress.done, to_fetch = progress.total, eta = ?rounded(eta), "fetching");
+                tracing::info!(done = progress.done, to_fetch = progress.total, eta = %eta_text(eta), "fetching");
             }
         }
         let result = match result {
@@ -613,19 +613,48 @@ fn progress_bar(len: u64, eta: Option<Duration>) -> ProgressBar {
         bar.set_style(style);
     }
     if let Some(eta) = eta {
-        bar.set_message(format!("{:?}", rounded(eta)));
+        bar.set_message(eta_text(eta));
     }
     bar
 }
 
-/// A duration to the tenth of a second (for people).
-fn rounded(d: Duration) -> Duration {
-    Duration::from_millis((d.as_millis() as u64).div_ceil(100) * 100)
+/// An estimate for people, rounded up: `2.4s` under a minute, `3m20s` under an hour, `2h05m`
+/// beyond.
+fn eta_text(d: Duration) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 60 * MINUTE;
+    let tenths = d.as_millis().div_ceil(100);
+    if tenths < u128::from(MINUTE * 10) {
+        return format!("{}.{}s", tenths / 10, tenths % 10);
+    }
+    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    if secs < HOUR {
+        format!("{}m{:02}s", secs / MINUTE, secs % MINUTE)
+    } else {
+        let minutes = secs.div_ceil(MINUTE);
+        format!(
+            "{}h{:02}m",
+            minutes / (HOUR / MINUTE),
+            minutes % (HOUR / MINUTE)
+        )
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_estimate_reads_as_a_duration_rounded_up() {
+        let ms = Duration::from_millis;
+        assert_eq!(eta_text(ms(0)), "0.0s");
+        assert_eq!(eta_text(ms(2_345)), "2.4s");
+        assert_eq!(eta_text(ms(59_950)), "1m00s");
+        assert_eq!(eta_text(ms(200_000)), "3m20s");
+        assert_eq!(eta_text(ms(200_001)), "3m21s");
+        assert_eq!(eta_text(ms(3_599_500)), "1h00m");
+        assert_eq!(eta_text(ms(7_500_000)), "2h05m");
+    }
 
     #[test]
     fn a_first_answer_whose_head_needs_its_text_repaired_is_filed_verbatim_as_a_meeting() {

@@ -195,6 +195,23 @@ fn json_logs_keep_stderr_machine_readable() {
 }
 
 #[test]
+fn the_demos_log_prints_values_never_a_rust_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = run(bin()
+        .current_dir(repo())
+        .args(["run", "--job", "jobs/demo.toml", "--out"])
+        .arg(tmp.path().join("out"))
+        .arg("--store")
+        .arg(tmp.path().join("raw.sqlite")));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("fetching"), "{err}");
+    for needle in ["None", "Some("] {
+        assert!(!err.contains(needle), "{needle} in the log:\n{err}");
+    }
+}
+
+#[test]
 fn the_help_text_names_no_secret_flag() {
     let o = run(bin().args(["run", "--help"]));
     let help = stdout(&o);
