@@ -8,7 +8,9 @@
 //! sheet is in constant-memory mode: rows are streamed to a temporary file as they arrive, so
 //! the attendance rows of a window are never held in memory. Excel holds 1,048,576 rows a
 //! sheet; a longer table continues on `attendance (2)`, `attendance (3)`, …, each with its
-//! header, and the summary says so.
+//! header, and the summary says so. The columns are the tables', in their order, except on
+//! the people sheets (`attendance`, `users`, `series`) once the directory is known: there the
+//! person's name and department lead, their ids right after, the rest in the table's order.
 //!
 //! Cells are typed: ids and userids are text (never a number in scientific notation), text
 //! is always a string cell (a title starting with `=` is never a formula), times are Excel
@@ -188,6 +190,45 @@ impl Series {
             .map(|n| sheet_name(&self.name, n))
             .collect()
     }
+}
+
+/// The columns about the person of a row on a people sheet, in the order they lead the sheet
+/// when the directory is known: the name and the department, then the department id and the
+/// person's id (the userid). Empty for the sheets whose rows are not people.
+fn person_columns(table: Option<Table>) -> &'static [&'static str] {
+    match table {
+        Some(Table::Attendance) => &[
+            "attendee_name",
+            "attendee_department",
+            "attendee_department_id",
+            "attendee_id",
+        ],
+        Some(Table::Users) => &["name", "department", "department_id", "userid"],
+        Some(Table::Series) => &["name", "department", "department_id", "attendee_id"],
+        Some(Table::Meetings | Table::SeriesMeetings) | None => &[],
+    }
+}
+
+/// A sheet's columns, in order: the frame's, except on a people sheet once the directory is
+/// known (a name or a department in the first rows; without a directory they are null), where
+/// the person's columns lead and the rest follow in the table's order. CSV and Parquet never
+/// pass through here: their order is the table's.
+fn sheet_columns(table: Option<Table>, rows: &DataFrame) -> Vec<&Column> {
+    let lead = person_columns(table);
+    let present = lead.iter().all(|name| rows.column(name).is_ok());
+    let named = lead[..lead.len().min(2)]
+        .iter()
+        .filter_map(|name| rows.column(name).ok())
+        .any(|c| c.null_count() < c.len());
+    if !(present && named) {
+        return rows.columns().iter().collect();
+    }
+    let lead_columns = lead.iter().filter_map(|name| rows.column(name).ok());
+    let rest = rows
+        .columns()
+        .iter()
+        .filter(|c| !lead.contains(&c.name().as_str()));
+    lead_columns.chain(rest).collect()
 }
 
 /// `attendance`, `attendance (2)`, …
@@ -386,9 +427,8 @@ impl Ctx<'_> {
         offsets: &mut OffsetCache,
     ) -> Result<()> {
         if s.specs.is_empty() {
-            s.specs = rows
-                .columns()
-                .iter()
+            s.specs = sheet_columns(s.table, rows)
+                .into_iter()
                 .map(|c| Spec {
                     name: c.name().to_string(),
                     kind: Kind::of(c.name(), c.dtype()),
@@ -987,6 +1027,63 @@ mod tests {
             notes,
             [
                 "attendance has 8 rows, more than Excel's 1,048,576 per sheet: they continue on attendance, attendance (2), attendance (3)"
+            ]
+        );
+    }
+
+    /// The header row of the users sheet of a workbook written from `users`.
+    fn users_header(users: &DataFrame) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let labels = Labels::of(Language::En);
+        let mut w =
+            WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai).unwrap();
+        w.append(Table::Users, users).unwrap();
+        let m = meta();
+        let overview = Collector::new(&[3], m.window).finish().unwrap();
+        let folder = crate::output::place::Folder::new(dir.path());
+        w.finish(&overview, &m, None, &folder).unwrap();
+        let mut wb: Xlsx<_> = open_workbook(dir.path().join("w.xlsx")).unwrap();
+        let r = wb.worksheet_range("users").unwrap();
+        let header = r.rows().next().unwrap().iter().map(|c| c.to_string());
+        header.collect()
+    }
+
+    #[test]
+    fn people_sheets_lead_with_the_name_and_department_and_the_userid_once_the_directory_is_known()
+    {
+        let users = |name: Option<&str>, department: Option<&str>| {
+            df!(
+                "userid" => ["u1", "u2"],
+                "attendee_kind" => ["member", "external"],
+                "meetings_invited" => [3i64, 1],
+                "name" => [name, None],
+                "department_id" => [department.map(|_| 7i64), None],
+                "department" => [department, None],
+            )
+            .unwrap()
+        };
+        let led = [
+            "name",
+            "department",
+            "department_id",
+            "userid",
+            "attendee_kind",
+            "meetings_invited",
+        ];
+        assert_eq!(users_header(&users(Some("张三"), Some("总部"))), led);
+        // A member known by name only, or by department only: the directory is known.
+        assert_eq!(users_header(&users(Some("张三"), None)), led);
+        assert_eq!(users_header(&users(None, Some("总部"))), led);
+        // Without a directory the columns are null: the table's order.
+        assert_eq!(
+            users_header(&users(None, None)),
+            [
+                "userid",
+                "attendee_kind",
+                "meetings_invited",
+                "name",
+                "department_id",
+                "department"
             ]
         );
     }

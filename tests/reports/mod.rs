@@ -22,6 +22,8 @@ const FORMULA_TITLE: &str = "=HYPERLINK(\"http://example.invalid\",\"点我\")";
 /// bodies are a copy of `fixtures/demo` in which one title starts with `=`.
 struct Demo {
     tmp: tempfile::TempDir,
+    /// The job has a `[directory]`: the workbook's people sheets lead with names.
+    directory: bool,
 }
 
 impl Demo {
@@ -30,6 +32,7 @@ impl Demo {
     fn shipped() -> Demo {
         let demo = Demo {
             tmp: tempfile::tempdir().unwrap(),
+            directory: true,
         };
         let o = run(bin()
             .current_dir(repo())
@@ -59,7 +62,10 @@ impl Demo {
             serde_json::from_slice(&std::fs::read(&body).unwrap()).unwrap();
         v["title"] = title.into();
         std::fs::write(&body, serde_json::to_vec(&v).unwrap()).unwrap();
-        let demo = Demo { tmp };
+        let demo = Demo {
+            tmp,
+            directory: false,
+        };
         demo.write_job("demo", language, "dir");
         demo
     }
@@ -202,7 +208,7 @@ fn assert_cell(column: &str, csv: &str, cell: &Data, zh: bool, at: &str) {
             };
             assert_eq!(shown, csv, "{}", here());
         }
-        Data::DateTime(d) if column == "meeting_date" => {
+        Data::DateTime(d) if column.ends_with("_date") => {
             assert_eq!(excel_time(d.as_f64()).date().to_string(), csv, "{}", here());
         }
         Data::DateTime(d) => {
@@ -227,23 +233,54 @@ fn en_header(column: &str) -> String {
     }
 }
 
-/// Every cell of the given sheets equals the CSV of the same table.
+/// The columns of a people sheet that lead the workbook once the directory is known: the
+/// person's name and department, then the ids (docs/reports.md, The workbook).
+fn person_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        "attendance" => &[
+            "attendee_name",
+            "attendee_department",
+            "attendee_department_id",
+            "attendee_id",
+        ],
+        "users" => &["name", "department", "department_id", "userid"],
+        "series" => &["name", "department", "department_id", "attendee_id"],
+        _ => &[],
+    }
+}
+
+/// The CSV columns in the order of the workbook's sheet: the table's, except that with a
+/// directory the person's columns lead on a people sheet.
+fn workbook_order(table: &str, header: &[String], directory: bool) -> Vec<usize> {
+    let at = |name: &str| header.iter().position(|c| c == name).unwrap();
+    let lead: &[&str] = if directory {
+        person_columns(table)
+    } else {
+        &[]
+    };
+    let rest = (0..header.len()).filter(|&j| !lead.contains(&header[j].as_str()));
+    lead.iter().map(|c| at(c)).chain(rest).collect()
+}
+
+/// Every cell of the given sheets equals the CSV of the same table (the sheet's columns in
+/// [`workbook_order`]).
 fn assert_sheets_equal_csv(demo: &Demo, zh: bool, sheets: &[(&str, &str)]) {
     let mut wb = demo.workbook();
     for &(table, sheet_name) in sheets {
         let (header, rows) = demo.csv(table);
+        let order = workbook_order(table, &header, demo.directory);
         let cells = sheet(&mut wb, sheet_name);
         assert_eq!(cells.len(), rows.len() + 1, "{table}: one row per CSV row");
         if !zh {
             let headers: Vec<String> = cells[0].iter().map(|c| c.to_string()).collect();
-            let want: Vec<String> = header.iter().map(|c| en_header(c)).collect();
+            let want: Vec<String> = order.iter().map(|&j| en_header(&header[j])).collect();
             assert_eq!(headers, want, "{table} headers");
         }
         for (i, (csv_row, xlsx_row)) in rows.iter().zip(&cells[1..]).enumerate() {
-            for (j, column) in header.iter().enumerate() {
-                let cell = xlsx_row.get(j).cloned().unwrap_or(Data::Empty);
+            for (k, &j) in order.iter().enumerate() {
+                let cell = xlsx_row.get(k).cloned().unwrap_or(Data::Empty);
                 assert_cell(
-                    column,
+                    &header[j],
                     &csv_row[j],
                     &cell,
                     zh,
@@ -686,6 +723,123 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
         )),
         "{first}"
     );
+}
+
+/// The header row of a sheet, as text.
+fn header_row(wb: &mut Xlsx<std::io::BufReader<std::fs::File>>, name: &str) -> Vec<String> {
+    sheet(wb, name)[0].iter().map(|c| c.to_string()).collect()
+}
+
+/// The CSV header of the demo's `attendance`, `users` and `series` tables: the tables' order,
+/// names and departments after the figures.
+const DEMO_CSV_HEADERS: [(&str, &str); 3] = [
+    (
+        "attendance",
+        "meetingid,meeting_title,meeting_start,meeting_date,meeting_duration_s,meeting_status,\
+         admin_userid,main_department,attendee_kind,attendee_id,external_userid,attend_status,\
+         attended,first_join_time,last_quit_time,total_join_count,cumulative_time_s,late_s,\
+         left_early_s,attended_ratio,is_host,is_late,is_left_early,meeting_status_code,\
+         attendee_name,attendee_department_id,attendee_department,sub_meetingid,series_title",
+    ),
+    (
+        "users",
+        "userid,attendee_kind,meetings_invited,meetings_attended,meetings_absent,\
+         attendance_rate,total_attendance_s,avg_attendance_s,avg_attended_ratio,late_count,\
+         left_early_count,first_meeting_start,last_meeting_start,name,department_id,department",
+    ),
+    (
+        "series",
+        "meetingid,series_title,attendee_kind,attendee_id,occurrences_invited,\
+         occurrences_attended,attendance_rate,late_count,avg_attended_ratio,last_attended_date,\
+         absences_in_a_row,name,department_id,department",
+    ),
+];
+
+#[test]
+fn with_a_directory_the_workbooks_people_sheets_lead_with_name_and_department_and_csv_and_parquet_keep_their_order()
+ {
+    let demo = Demo::shipped();
+    let mut wb = demo.workbook();
+    assert_eq!(
+        header_row(&mut wb, "参会人"),
+        [
+            "姓名",
+            "部门",
+            "部门ID",
+            "用户ID",
+            "参会人类型",
+            "应参会次数",
+            "出席次数",
+            "缺席次数",
+            "个人出勤率",
+            "累计参会时长（时:分:秒）",
+            "平均参会时长（时:分:秒）",
+            "平均参会时长占比",
+            "迟到次数",
+            "早退次数",
+            "首次会议时间 (Asia/Shanghai)",
+            "最近会议时间 (Asia/Shanghai)",
+        ]
+    );
+    assert_eq!(
+        header_row(&mut wb, "出勤明细")[..6],
+        [
+            "参会人姓名",
+            "参会人部门",
+            "参会人部门ID",
+            "参会人ID",
+            "会议ID",
+            "会议主题"
+        ]
+    );
+    assert_eq!(
+        header_row(&mut wb, "周期会议出勤")[..6],
+        [
+            "姓名",
+            "部门",
+            "部门ID",
+            "参会人ID",
+            "会议ID",
+            "周期会议主题"
+        ]
+    );
+    // Every cell in its place: the rest of the columns follow in the tables' order.
+    assert_sheets_equal_csv(
+        &demo,
+        true,
+        &[("attendance", "出勤明细"), ("series", "周期会议出勤")],
+    );
+    // The meetings sheet (one row a meeting) and the departments sheet keep the tables' order.
+    assert_eq!(header_row(&mut wb, "会议")[..2], ["会议ID", "会议主题"]);
+    assert_eq!(header_row(&mut wb, "部门")[..2], ["部门ID", "部门名称"]);
+    // CSV and Parquet keep the tables' order.
+    use polars::prelude::{ParquetReader, SerReader};
+    for (table, want) in DEMO_CSV_HEADERS {
+        let want: Vec<String> = want.split(',').map(String::from).collect();
+        assert_eq!(demo.csv(table).0, want, "{table}.csv");
+        let part = tree(&demo.out().join(table))
+            .into_iter()
+            .find(|f| f.ends_with("part-0.parquet"))
+            .unwrap();
+        let f = std::fs::File::open(demo.out().join(table).join(part)).unwrap();
+        let df = ParquetReader::new(f).finish().unwrap();
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(names, want, "{table}.parquet");
+    }
+}
+
+#[test]
+fn without_a_directory_the_workbooks_people_sheets_keep_the_tables_column_order() {
+    let demo = Demo::run("en", "csv,xlsx");
+    let mut wb = demo.workbook();
+    for (table, want) in DEMO_CSV_HEADERS {
+        let want: Vec<String> = want.split(',').map(en_header).collect();
+        assert_eq!(header_row(&mut wb, table), want, "{table} sheet");
+    }
 }
 
 #[test]
