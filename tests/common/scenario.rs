@@ -306,6 +306,13 @@ impl Started {
         run_async(self.cmd(args)).await
     }
 
+    /// Starts [`Started::cmd`] without waiting for it, so the test can act on the fake while it
+    /// runs; the handle gives its output.
+    pub fn spawn(&self, args: &[&str]) -> tokio::task::JoinHandle<Output> {
+        let mut c = self.cmd(args);
+        tokio::task::spawn_blocking(move || run(&mut c))
+    }
+
     /// Runs [`Started::cmd`] to the end and asserts it exited 0, showing its stderr if not.
     pub async fn run_ok(&self, args: &[&str]) -> Output {
         let o = self.run(args).await;

@@ -5,7 +5,7 @@
 mod refetch;
 
 use crate::common::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const D18: i64 = 1_794_963_600; // 2026-11-18 09:00 in Shanghai
 const D19: i64 = D18 + 86_400;
@@ -28,7 +28,7 @@ fn body(start: i64, status: i64, members: &[String]) -> String {
 }
 
 /// A job over the folder `dir/src` (bodies written by the test), with the ids of `ids.txt`.
-fn folder_job(dir: &Path) -> std::path::PathBuf {
+fn folder_job(dir: &Path) -> PathBuf {
     let src = dir.join("src");
     std::fs::create_dir_all(&src).unwrap();
     write_job(
@@ -50,12 +50,10 @@ fn ids(dir: &Path, ids: &[&str]) {
     std::fs::write(dir.join("ids.txt"), ids.join("\n")).unwrap();
 }
 
-fn attendance_ids(out: &Path, date: &str) -> Vec<String> {
-    let lines = csv_lines(&out.join(format!("attendance/dt={date}/part-0.csv")));
-    let col = lines[0]
-        .split(',')
-        .position(|h| h == "attendee_id")
-        .unwrap();
+/// The first column named `name` of a CSV table's rows.
+fn column(path: &Path, name: &str) -> Vec<String> {
+    let lines = csv_lines(path);
+    let col = lines[0].split(',').position(|h| h == name).unwrap();
     lines
         .iter()
         .skip(1)
@@ -63,46 +61,68 @@ fn attendance_ids(out: &Path, date: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_meeting_in_progress_at_night_gets_its_final_rows_from_the_next_nights_lookback() {
+fn attendance_ids(out: &Path, date: &str) -> Vec<String> {
+    column(
+        &out.join(format!("attendance/dt={date}/part-0.csv")),
+        "attendee_id",
+    )
+}
+
+/// One night: `run --date DATE` of `job`.
+fn night(job: &Path, date: &str) -> std::process::Output {
+    run(bin().args(["run", "--date", date, "--job"]).arg(job))
+}
+
+/// A folder job after the night of the 18th, when the evening meeting, its only id, was still
+/// running with one person joined so far: the folder (kept while the test runs), the job and
+/// its output folder.
+fn after_the_evening_in_progress() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let job = folder_job(dir);
     let out = dir.join("out");
-    // Night of the 18th: the evening meeting is still running, one person has joined so far.
     put(
         dir,
         "hyEvening",
         &body(D18, 2, &[member("zhangsan", 1, D18, D18 + 600)]),
     );
     ids(dir, &["hyEvening"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-18", "--job"])
-        .arg(&job));
+    let o = night(&job, "2026-11-18");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
-    // By the next night it has ended with two attendees; that night asks only for the 19th.
-    put(
-        dir,
-        "hyEvening",
-        &body(
-            D18,
-            3,
-            &[
-                member("zhangsan", 1, D18, D18 + 3600),
-                member("lisi", 1, D18 + 60, D18 + 3000),
-            ],
-        ),
-    );
+    (tmp, job, out)
+}
+
+/// The evening meeting once it has ended, with two attendees.
+fn evening_ended() -> String {
+    body(
+        D18,
+        3,
+        &[
+            member("zhangsan", 1, D18, D18 + 3600),
+            member("lisi", 1, D18 + 60, D18 + 3000),
+        ],
+    )
+}
+
+/// The next night's own meeting, its only id: that night asks only for the 19th.
+fn next_night(dir: &Path) {
     put(
         dir,
         "hyNext",
         &body(D19, 3, &[member("wangwu", 1, D19, D19 + 3600)]),
     );
     ids(dir, &["hyNext"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-19", "--job"])
-        .arg(&job));
+}
+
+#[test]
+fn a_meeting_in_progress_at_night_gets_its_final_rows_from_the_next_nights_lookback() {
+    let (tmp, job, out) = after_the_evening_in_progress();
+    let dir = tmp.path();
+    assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
+    // By the next night it has ended with two attendees; that night asks only for the 19th.
+    put(dir, "hyEvening", &evening_ended());
+    next_night(dir);
+    let o = night(&job, "2026-11-19");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan", "lisi"]);
     let r = last_report(&out);
@@ -126,9 +146,7 @@ fn a_meeting_in_progress_at_night_gets_its_final_rows_from_the_next_nights_lookb
         "{users:?}"
     );
     // A third night finds it final: no lookback fetch, nothing rewritten.
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-19", "--job"])
-        .arg(&job));
+    let o = night(&job, "2026-11-19");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(last_report(&out)["counts"]["lookback"], 0);
 }
@@ -150,14 +168,10 @@ fn a_failure_counts_only_for_the_window_that_asked_for_its_meeting() {
     );
     // hyGone has no body: it fails on the night of the 18th.
     ids(dir, &["hyOk18", "hyGone"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-18", "--job"])
-        .arg(&job));
+    let o = night(&job, "2026-11-18");
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     ids(dir, &["hyOk19"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-19", "--job"])
-        .arg(&job));
+    let o = night(&job, "2026-11-19");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let o = run(bin()
         .args(["summarize", "--date", "2026-11-19", "--job"])

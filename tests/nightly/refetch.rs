@@ -3,15 +3,9 @@
 
 use super::*;
 
-/// The first column named `name` of a CSV table's rows.
-fn column(path: &Path, name: &str) -> Vec<String> {
-    let lines = csv_lines(path);
-    let col = lines[0].split(',').position(|h| h == name).unwrap();
-    lines
-        .iter()
-        .skip(1)
-        .map(|l| l.split(',').nth(col).unwrap().to_string())
-        .collect()
+/// The titles in the meetings table of `date`.
+fn titles(out: &Path, date: &str) -> Vec<String> {
+    column(&out.join(format!("meetings/dt={date}/part-0.csv")), "title")
 }
 
 /// A body of `body` whose title is `title`, as raw bytes (which may not be UTF-8).
@@ -24,48 +18,24 @@ fn titled(body: &str, title: &[u8]) -> Vec<u8> {
 /// the lookback gets an ended answer with two attendees whose title is `cut`: the stored answer
 /// and its rows stay, the fetch is a failure, and the meeting stays due for the next lookback.
 fn a_cut_lookback_answer_keeps_the_stored_answer(cut: &[u8]) {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, job, out) = after_the_evening_in_progress();
     let dir = tmp.path();
-    let job = folder_job(dir);
-    let out = dir.join("out");
-    put(
-        dir,
-        "hyEvening",
-        &body(D18, 2, &[member("zhangsan", 1, D18, D18 + 600)]),
-    );
-    ids(dir, &["hyEvening"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-18", "--job"])
-        .arg(&job));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let ended = body(
-        D18,
-        3,
-        &[
-            member("zhangsan", 1, D18, D18 + 3600),
-            member("lisi", 1, D18 + 60, D18 + 3000),
-        ],
-    );
-    std::fs::write(dir.join("src/hyEvening.json"), titled(&ended, cut)).unwrap();
-    put(
-        dir,
-        "hyNext",
-        &body(D19, 3, &[member("wangwu", 1, D19, D19 + 3600)]),
-    );
-    ids(dir, &["hyNext"]);
-    for night in 1..=2 {
-        let o = run(bin()
-            .args(["run", "--date", "2026-11-19", "--job"])
-            .arg(&job));
-        assert_eq!(o.status.code(), Some(2), "night {night}: {}", stderr(&o));
+    std::fs::write(
+        dir.join("src/hyEvening.json"),
+        titled(&evening_ended(), cut),
+    )
+    .unwrap();
+    next_night(dir);
+    for nth in 1..=2 {
+        let o = night(&job, "2026-11-19");
+        assert_eq!(o.status.code(), Some(2), "night {nth}: {}", stderr(&o));
         assert!(stderr(&o).contains("hyEvening"), "{}", stderr(&o));
         let r = last_report(&out);
-        assert_eq!(failed_ids(&r), ["hyEvening"], "night {night}");
+        assert_eq!(failed_ids(&r), ["hyEvening"], "night {nth}");
         assert_eq!(r["counts"]["failed"], 1);
-        assert_eq!(r["counts"]["lookback"], 1, "still due on night {night}");
+        assert_eq!(r["counts"]["lookback"], 1, "still due on night {nth}");
         assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
-        let titles = column(&out.join("meetings/dt=2026-11-18/part-0.csv"), "title");
-        assert_eq!(titles, ["weekly"]);
+        assert_eq!(titles(&out, "2026-11-18"), ["weekly"]);
         assert_eq!(attendance_ids(&out, "2026-11-19"), ["wangwu"]);
     }
 }
@@ -81,33 +51,31 @@ fn a_lookback_answer_with_an_invalid_utf8_byte_keeps_the_stored_answer_and_its_r
     a_cut_lookback_answer_keeps_the_stored_answer(b"Weekly \xE4\xBC");
 }
 
-#[test]
-fn a_first_answer_with_a_cut_character_is_written_with_a_replacement_character_and_counted() {
+/// The night of the 18th with one ended meeting, hyCut, whose title is `title`: the folder
+/// (kept while the test runs), the job and its output folder after the night, which succeeded.
+fn a_first_answer_titled(title: &[u8]) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let job = folder_job(dir);
     let out = dir.join("out");
     let ended = body(D18, 3, &[member("zhangsan", 1, D18, D18 + 3600)]);
-    std::fs::write(
-        dir.join("src/hyCut.json"),
-        titled(&ended, br"Weekly \ud83d"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("src/hyCut.json"), titled(&ended, title)).unwrap();
     ids(dir, &["hyCut"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-18", "--job"])
-        .arg(&job));
+    let o = night(&job, "2026-11-18");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    (tmp, job, out)
+}
+
+#[test]
+fn a_first_answer_with_a_cut_character_is_written_with_a_replacement_character_and_counted() {
+    let (_tmp, job, out) = a_first_answer_titled(br"Weekly \ud83d");
     let r = last_report(&out);
     assert_eq!(r["quality"]["text_repaired"], 1);
     assert_eq!(r["counts"]["fetched"], 1);
     assert_eq!(attendance_ids(&out, "2026-11-18"), ["zhangsan"]);
-    let titles = column(&out.join("meetings/dt=2026-11-18/part-0.csv"), "title");
-    assert_eq!(titles, ["Weekly \u{fffd}"]);
+    assert_eq!(titles(&out, "2026-11-18"), ["Weekly \u{fffd}"]);
     // The store keeps the answer verbatim; a rerun reuses it (it is final) and repairs it again.
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-18", "--job"])
-        .arg(&job));
+    let o = night(&job, "2026-11-18");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let r = last_report(&out);
     assert_eq!(r["counts"]["reused_from_store"], 1);
@@ -116,22 +84,7 @@ fn a_first_answer_with_a_cut_character_is_written_with_a_replacement_character_a
 
 #[test]
 fn a_first_answer_with_an_invalid_utf8_byte_is_written_with_a_replacement_character() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path();
-    let job = folder_job(dir);
-    let out = dir.join("out");
-    let ended = body(D18, 3, &[member("zhangsan", 1, D18, D18 + 3600)]);
-    std::fs::write(
-        dir.join("src/hyCut.json"),
-        titled(&ended, b"Weekly \xE4\xBC"),
-    )
-    .unwrap();
-    ids(dir, &["hyCut"]);
-    let o = run(bin()
-        .args(["run", "--date", "2026-11-18", "--job"])
-        .arg(&job));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (_tmp, _job, out) = a_first_answer_titled(b"Weekly \xE4\xBC");
     assert_eq!(last_report(&out)["quality"]["text_repaired"], 1);
-    let titles = column(&out.join("meetings/dt=2026-11-18/part-0.csv"), "title");
-    assert_eq!(titles, ["Weekly \u{fffd}"]);
+    assert_eq!(titles(&out, "2026-11-18"), ["Weekly \u{fffd}"]);
 }

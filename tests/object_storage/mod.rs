@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The `--out` of the demo in the server's bucket.
+const IN_THE_BUCKET: &str = "s3://lake/demo";
+
 /// The demo job (its fixtures, all four formats, the directory snapshot) with `[output.s3]`
 /// for `server`, written under `dir`.
 fn demo_job(dir: &Path, server: &S3Server, s3_extra: &str) -> PathBuf {
@@ -42,6 +45,63 @@ fn run_demo(job: &Path, out: &str, store: &Path, extra: &[&str]) -> std::process
         .args(["--out", out, "--store"])
         .arg(store)
         .args(extra))
+}
+
+/// The demo against a fresh server: the job for it and a store, in a temporary folder.
+struct Demo {
+    server: S3Server,
+    tmp: tempfile::TempDir,
+    job: PathBuf,
+    store: PathBuf,
+}
+
+impl Demo {
+    /// With `s3_extra` added to `[output.s3]`.
+    fn start(s3_extra: &str) -> Demo {
+        let server = S3Server::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let job = demo_job(tmp.path(), &server, s3_extra);
+        let store = tmp.path().join("s.sqlite");
+        Demo {
+            server,
+            tmp,
+            job,
+            store,
+        }
+    }
+
+    /// `run --out OUT` on the demo's store.
+    fn run(&self, out: &str, extra: &[&str]) -> std::process::Output {
+        run_demo(&self.job, out, &self.store, extra)
+    }
+
+    /// `run --out OUT`, which must succeed.
+    fn run_ok(&self, out: &str, extra: &[&str]) -> std::process::Output {
+        let o = self.run(out, extra);
+        assert!(o.status.success(), "{}", stderr(&o));
+        o
+    }
+
+    /// The demo written into the folder `local` and to `s3://lake/demo`, each from a store of
+    /// its own: the folder and the bucket run's output.
+    fn in_a_folder_and_a_bucket(&self) -> (PathBuf, std::process::Output) {
+        let local = self.tmp.path().join("local");
+        let o = run_demo(
+            &self.job,
+            local.to_str().unwrap(),
+            &self.tmp.path().join("a.sqlite"),
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let o = run_demo(
+            &self.job,
+            IN_THE_BUCKET,
+            &self.tmp.path().join("b.sqlite"),
+            &[],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        (local, o)
+    }
 }
 
 /// The files of a local output folder, by key, with their bytes (the lock file aside: the
@@ -82,23 +142,12 @@ fn assert_no_secret(text: &str) {
 
 #[test]
 fn the_demo_written_to_a_bucket_equals_the_demo_in_a_folder_object_for_object_and_byte_for_byte() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "");
-    let local = tmp.path().join("local");
-    let o = run_demo(
-        &job,
-        local.to_str().unwrap(),
-        &tmp.path().join("a.sqlite"),
-        &[],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run_demo(&job, "s3://lake/demo", &tmp.path().join("b.sqlite"), &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let demo = Demo::start("");
+    let (local, o) = demo.in_a_folder_and_a_bucket();
     assert_no_secret(&stderr(&o));
 
     let files = folder_objects(&local);
-    let objects = server.objects("demo");
+    let objects = demo.server.objects("demo");
     assert_eq!(keys(&objects), keys(&files), "the same keys");
     let mut same = 0;
     for (key, bytes) in &files {
@@ -133,17 +182,14 @@ fn the_demo_written_to_a_bucket_equals_the_demo_in_a_folder_object_for_object_an
 
 #[test]
 fn a_rewritten_window_in_a_bucket_deletes_stale_partitions_and_files_of_formats_not_written() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "");
-    let store = tmp.path().join("s.sqlite");
+    let demo = Demo::start("");
+    let server = &demo.server;
     // A date of the window (16–23 November) without meetings, left by an earlier run.
     server.put("demo/attendance/dt=2026-11-21/part-0.csv", b"old");
     server.put("demo/attendance/dt=2026-11-21/_SUCCESS", b"");
     // Outside the window: not ours to delete.
     server.put("demo/attendance/dt=2026-10-01/part-0.csv", b"older");
-    let o = run_demo(&job, "s3://lake/demo", &store, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    demo.run_ok(IN_THE_BUCKET, &[]);
     let objects = server.objects("demo/attendance");
     assert!(
         !objects.keys().any(|k| k.starts_with("dt=2026-11-21")),
@@ -152,8 +198,7 @@ fn a_rewritten_window_in_a_bucket_deletes_stale_partitions_and_files_of_formats_
     assert!(objects.contains_key("dt=2026-10-01/part-0.csv"));
     assert!(objects.contains_key("dt=2026-11-18/part-0.parquet"));
 
-    let o = run_demo(&job, "s3://lake/demo", &store, &["--format", "csv"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    demo.run_ok(IN_THE_BUCKET, &["--format", "csv"]);
     let objects = server.objects("demo/attendance/dt=2026-11-18");
     assert_eq!(
         objects.keys().collect::<Vec<_>>(),
@@ -164,18 +209,15 @@ fn a_rewritten_window_in_a_bucket_deletes_stale_partitions_and_files_of_formats_
 
 #[test]
 fn a_put_refused_mid_upload_leaves_no_success_marker_and_the_next_run_completes_the_partition() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "");
-    let store = tmp.path().join("s.sqlite");
-    let o = run_demo(&job, "s3://lake/demo", &store, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let demo = Demo::start("");
+    let server = &demo.server;
+    demo.run_ok(IN_THE_BUCKET, &[]);
     let partition = "demo/attendance/dt=2026-11-18";
     let complete = server.objects(partition);
 
     // (The path as sent: `=` is percent-encoded.)
     server.refuse_puts_of(Some("2026-11-18/part-0.parquet"));
-    let o = run_demo(&job, "s3://lake/demo", &store, &["--refetch"]);
+    let o = demo.run(IN_THE_BUCKET, &["--refetch"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
@@ -192,8 +234,7 @@ fn a_put_refused_mid_upload_leaves_no_success_marker_and_the_next_run_completes_
     );
 
     server.refuse_puts_of(None);
-    let o = run_demo(&job, "s3://lake/demo", &store, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    demo.run_ok(IN_THE_BUCKET, &[]);
     let repaired = server.objects(partition);
     assert_eq!(repaired, complete);
     let _ = std::io::Write::write_all(
@@ -210,16 +251,14 @@ fn a_put_refused_mid_upload_leaves_no_success_marker_and_the_next_run_completes_
 
 #[test]
 fn a_run_on_a_locked_prefix_exits_75_and_a_lock_whose_lease_expired_is_taken_over() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "");
-    let store = tmp.path().join("s.sqlite");
+    let demo = Demo::start("");
+    let server = &demo.server;
     let lease = |expires_at: i64| {
         format!(r#"{{"holder":"run --job other (run 42)","expires_at":{expires_at}}}"#)
     };
     let now = chrono::Utc::now().timestamp();
     server.put("demo/.wecom-attendance.lock", lease(now + 3600).as_bytes());
-    let o = run_demo(&job, "s3://lake/demo", &store, &[]);
+    let o = demo.run(IN_THE_BUCKET, &[]);
     assert_eq!(o.status.code(), Some(75), "{}", stderr(&o));
     assert!(stderr(&o).contains("run --job other"), "{}", stderr(&o));
     assert!(
@@ -231,8 +270,7 @@ fn a_run_on_a_locked_prefix_exits_75_and_a_lock_whose_lease_expired_is_taken_ove
     );
 
     server.put("demo/.wecom-attendance.lock", lease(now - 1).as_bytes());
-    let o = run_demo(&job, "s3://lake/demo", &store, &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    demo.run_ok(IN_THE_BUCKET, &[]);
     let objects = server.objects("demo");
     assert!(!objects.contains_key(".wecom-attendance.lock"), "released");
     assert!(objects.contains_key("attendance/dt=2026-11-16/_SUCCESS"));
@@ -240,15 +278,13 @@ fn a_run_on_a_locked_prefix_exits_75_and_a_lock_whose_lease_expired_is_taken_ove
 
 #[test]
 fn without_conditional_puts_there_is_no_lock_object() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "conditional_put = false\n");
+    let demo = Demo::start("conditional_put = false\n");
     let now = chrono::Utc::now().timestamp();
     let lock = format!(r#"{{"holder":"someone","expires_at":{}}}"#, now + 3600);
-    server.put("demo/.wecom-attendance.lock", lock.as_bytes());
-    let o = run_demo(&job, "s3://lake/demo", &tmp.path().join("s.sqlite"), &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let objects = server.objects("demo");
+    demo.server
+        .put("demo/.wecom-attendance.lock", lock.as_bytes());
+    demo.run_ok(IN_THE_BUCKET, &[]);
+    let objects = demo.server.objects("demo");
     assert_eq!(
         objects[".wecom-attendance.lock"],
         lock.as_bytes(),
@@ -258,17 +294,15 @@ fn without_conditional_puts_there_is_no_lock_object() {
 
 #[test]
 fn wrong_credentials_a_missing_bucket_or_an_unreachable_endpoint_stop_the_run_in_one_line() {
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "");
-    let store = tmp.path().join("s.sqlite");
+    let demo = Demo::start("");
+    let (server, store) = (&demo.server, &demo.store);
     let wrong = "wrong-secret-value-1234567890";
     let o = run(bin_s3()
         .env("AWS_SECRET_ACCESS_KEY", wrong)
         .args(["run", "--job"])
-        .arg(&job)
-        .args(["--out", "s3://lake/demo", "--store"])
-        .arg(&store));
+        .arg(&demo.job)
+        .args(["--out", IN_THE_BUCKET, "--store"])
+        .arg(store));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("access denied"), "{err}");
@@ -278,7 +312,7 @@ fn wrong_credentials_a_missing_bucket_or_an_unreachable_endpoint_stop_the_run_in
     );
     assert!(!err.contains(wrong) && !err.contains(KEY_ID), "{err}");
 
-    let o = run_demo(&job, "s3://nowhere/demo", &store, &[]);
+    let o = demo.run("s3://nowhere/demo", &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
@@ -293,11 +327,11 @@ fn wrong_credentials_a_missing_bucket_or_an_unreachable_endpoint_stop_the_run_in
         .unwrap()
         .local_addr()
         .unwrap();
-    let text = std::fs::read_to_string(&job)
+    let text = std::fs::read_to_string(&demo.job)
         .unwrap()
         .replace(&server.endpoint(), &format!("http://{closed}"));
-    let unreachable = write_job(tmp.path(), "unreachable", &text);
-    let o = run_demo(&unreachable, "s3://lake/demo", &store, &[]);
+    let unreachable = write_job(demo.tmp.path(), "unreachable", &text);
+    let o = run_demo(&unreachable, IN_THE_BUCKET, store, &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     let line = err.lines().last().unwrap_or("");
@@ -325,22 +359,11 @@ fn python_with_pyarrow() -> String {
 #[test]
 fn pyarrow_reads_the_bucket_dataset_through_the_s3_api_with_hive_partitioning_as_the_local_csv() {
     let python = python_with_pyarrow();
-    let server = S3Server::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let job = demo_job(tmp.path(), &server, "");
-    let local = tmp.path().join("local");
-    let o = run_demo(
-        &job,
-        local.to_str().unwrap(),
-        &tmp.path().join("a.sqlite"),
-        &[],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = run_demo(&job, "s3://lake/demo", &tmp.path().join("b.sqlite"), &[]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let demo = Demo::start("");
+    let (local, _) = demo.in_a_folder_and_a_bucket();
     let o = run(Command::new(python)
         .arg(repo().join("tests/object_storage/read_back.py"))
-        .arg(server.endpoint())
+        .arg(demo.server.endpoint())
         .arg("lake/demo/attendance")
         .arg(local.join("attendance"))
         .env("AWS_ACCESS_KEY_ID", KEY_ID)

@@ -57,6 +57,18 @@ async fn elsewhere(g: &GenConfig) -> FakeHandle {
         .unwrap()
 }
 
+/// Runs `s`, which a redirect answered with `status` must stop (exit 1) saying so.
+async fn run_stopped_by_a_redirect(s: &Started, status: &str) -> Output {
+    let o = s.run(&["run"]).await;
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(status) && err.contains("never redirects"),
+        "{err}"
+    );
+    o
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redirect_on_gettoken_is_refused_naming_its_status_and_the_host_named_sees_nothing() {
     let g = corpus(3, 31);
@@ -67,13 +79,7 @@ async fn a_redirect_on_gettoken_is_refused_naming_its_status_and_the_host_named_
         .api_job("")
         .start()
         .await;
-    let o = s.run(&["run"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("302") && err.contains("never redirects"),
-        "{err}"
-    );
+    run_stopped_by_a_redirect(&s, "302").await;
     assert_eq!(other.stats().gettoken_calls, 0, "the redirect was followed");
     assert_eq!(s.fake.stats().get_info_calls, 0);
     other.shutdown().await;
@@ -91,13 +97,7 @@ async fn a_redirect_on_get_info_stops_the_run_and_the_host_named_gets_neither_to
         .api_job("concurrency = 1")
         .start()
         .await;
-    let o = s.run(&["run"]).await;
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("307") && err.contains("never redirects"),
-        "{err}"
-    );
+    let o = run_stopped_by_a_redirect(&s, "307").await;
     let seen = other.stats();
     assert_eq!(
         (seen.get_info_calls, seen.token_errors),

@@ -82,10 +82,7 @@ async fn gettoken_is_called_once_plus_once_per_forced_expiry_shared_by_all_reque
         .api_job("rate = 20\nburst = 5\nconcurrency = 8")
         .start()
         .await;
-    let child = tokio::task::spawn_blocking({
-        let mut c = s.cmd(&["fetch"]);
-        move || run(&mut c)
-    });
+    let child = s.spawn(&["fetch"]);
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(s.fake.stats().get_info_calls > 0, "the run has started");
     s.fake.expire_tokens();

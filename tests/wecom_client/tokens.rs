@@ -22,8 +22,7 @@ async fn a_run_whose_tokens_expire_every_100_calls_finishes_with_every_meeting()
         .api_job("rate = 500\nburst = 20\nconcurrency = 8")
         .start()
         .await;
-    let o = s.run(&["fetch"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    s.run_ok(&["fetch"]).await;
     let r = s.report();
     assert_eq!(r["counts"]["fetched"], 450);
     // One token per 100 calls served, shared by the requests in flight when it died.
@@ -42,8 +41,7 @@ async fn a_replacement_token_that_served_500_calls_and_is_then_invalidated_does_
         .api_job("rate = 1000\nburst = 50\nconcurrency = 8")
         .start()
         .await;
-    let o = s.run(&["fetch"]).await;
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = s.run_ok(&["fetch"]).await;
     assert!(!stderr(&o).contains("base URL"), "{}", stderr(&o));
     assert_eq!(s.report()["counts"]["fetched"], 1_050);
     assert_eq!(s.fake.stats().gettoken_calls, 3);
@@ -60,10 +58,7 @@ async fn gettoken_returning_the_same_token_after_a_burst_of_rejections_in_flight
         .api_job("rate = 40\nburst = 8\nconcurrency = 8")
         .start()
         .await;
-    let child = tokio::task::spawn_blocking({
-        let mut c = s.cmd(&["fetch"]);
-        move || run(&mut c)
-    });
+    let child = s.spawn(&["fetch"]);
     // Once the token served calls, every request in flight (at least 2) is rejected at once.
     let burst = loop {
         tokio::time::sleep(Duration::from_millis(20)).await;

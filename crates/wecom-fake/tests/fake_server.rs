@@ -20,23 +20,33 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// A fake serving one meeting, hyA (`BODY_A`), to be scripted further.
+fn serving_hy_a(cfg: FakeConfig) -> FakeWecom {
+    FakeWecom::new(cfg).with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+}
+
 async fn start(cfg: FakeConfig) -> FakeHandle {
-    FakeWecom::new(cfg)
-        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
-        .start()
-        .await
-        .unwrap()
+    serving_hy_a(cfg).start().await.unwrap()
+}
+
+/// A gettoken request, not sent yet.
+fn gettoken_request(
+    c: &reqwest::Client,
+    base: &str,
+    corpid: &str,
+    secret: &str,
+) -> reqwest::RequestBuilder {
+    c.get(format!("{base}/cgi-bin/gettoken"))
+        .query(&[("corpid", corpid), ("corpsecret", secret)])
+}
+
+/// Sends `request` and reads its answer as JSON.
+async fn answer(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 async fn gettoken(c: &reqwest::Client, base: &str, corpid: &str, secret: &str) -> Value {
-    c.get(format!("{base}/cgi-bin/gettoken"))
-        .query(&[("corpid", corpid), ("corpsecret", secret)])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    answer(gettoken_request(c, base, corpid, secret)).await
 }
 
 async fn token(c: &reqwest::Client, base: &str) -> String {
@@ -44,17 +54,59 @@ async fn token(c: &reqwest::Client, base: &str) -> String {
     t["access_token"].as_str().unwrap().to_owned()
 }
 
+/// A client of `s` holding a token: the client, the base URL and the token.
+async fn session(s: &FakeHandle) -> (reqwest::Client, String, String) {
+    let (c, base) = (client(), s.base_url());
+    let t = token(&c, &base).await;
+    (c, base, t)
+}
+
+/// A get_info request whose JSON body is `request` (`{"meetingid": …}`, perhaps with a
+/// `sub_meetingid`), not sent yet.
+fn get_info_request(
+    c: &reqwest::Client,
+    base: &str,
+    token: &str,
+    request: &Value,
+) -> reqwest::RequestBuilder {
+    c.post(format!("{base}/cgi-bin/meeting/get_info"))
+        .query(&[("access_token", token)])
+        .json(request)
+}
+
+/// A get_info request for meeting `id`, not sent yet.
+fn get_info_of(c: &reqwest::Client, base: &str, token: &str, id: &str) -> reqwest::RequestBuilder {
+    get_info_request(c, base, token, &json!({ "meetingid": id }))
+}
+
 /// HTTP status and body text of one get_info call.
 async fn get_info(c: &reqwest::Client, base: &str, token: &str, id: &str) -> (u16, String) {
-    let r = c
-        .post(format!("{base}/cgi-bin/meeting/get_info"))
-        .query(&[("access_token", token)])
-        .json(&json!({ "meetingid": id }))
-        .send()
-        .await
-        .unwrap();
+    let r = get_info_of(c, base, token, id).send().await.unwrap();
     let status = r.status().as_u16();
     (status, r.text().await.unwrap())
+}
+
+/// Starts the `fake-wecom` binary with `args`, its stdout and stderr piped: the child and the
+/// base URL of its first line (`listening on URL`).
+fn start_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-wecom"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    (child, base)
 }
 
 fn errcode(body: &str) -> i64 {
@@ -125,8 +177,7 @@ async fn with_token_every_a_token_serves_that_many_calls_then_gets_42001() {
         ..FakeConfig::default()
     })
     .await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     for _ in 0..2 {
         assert_eq!(get_info(&c, &base, &t, "hyA").await.1, BODY_A);
     }
@@ -144,8 +195,7 @@ async fn with_same_token_while_valid_gettoken_hands_back_the_live_token_until_it
         ..FakeConfig::default()
     })
     .await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     assert_eq!(token(&c, &base).await, t);
     s.expire_tokens();
     let fresh = token(&c, &base).await;
@@ -175,11 +225,10 @@ async fn a_token_older_than_its_lifetime_gets_42001() {
 
 #[tokio::test]
 async fn scripted_faults_are_served_in_order_then_the_normal_body() {
-    let s = FakeWecom::new(FakeConfig {
+    let s = serving_hy_a(FakeConfig {
         slow_delay: Duration::from_millis(400),
         ..FakeConfig::default()
     })
-    .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
     .script(
         "hyA",
         vec![Fault::Errcode(-1), Fault::Http(502), Fault::Truncated],
@@ -191,8 +240,7 @@ async fn scripted_faults_are_served_in_order_then_the_normal_body() {
         "hyA",
         vec![Fault::Html, Fault::ConnectionClose, Fault::Slow],
     );
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
 
     assert_eq!(errcode(&get_info(&c, &base, &t, "hyA").await.1), -1);
     let (status, _) = get_info(&c, &base, &t, "hyA").await;
@@ -205,12 +253,7 @@ async fn scripted_faults_are_served_in_order_then_the_normal_body() {
     assert_eq!(status, 200);
     assert!(body.starts_with("<html>"));
 
-    let cut = c
-        .post(format!("{base}/cgi-bin/meeting/get_info"))
-        .query(&[("access_token", &t)])
-        .json(&json!({ "meetingid": "hyA" }))
-        .send()
-        .await;
+    let cut = get_info_of(&c, &base, &t, "hyA").send().await;
     let cut = match cut {
         Ok(r) => r.bytes().await.map(|b| b.len()),
         Err(e) => Err(e),
@@ -218,10 +261,7 @@ async fn scripted_faults_are_served_in_order_then_the_normal_body() {
     assert!(cut.is_err(), "a closed connection is an error, got {cut:?}");
 
     let started = Instant::now();
-    let slow = c
-        .post(format!("{base}/cgi-bin/meeting/get_info"))
-        .query(&[("access_token", &t)])
-        .json(&json!({ "meetingid": "hyA" }))
+    let slow = get_info_of(&c, &base, &t, "hyA")
         .timeout(Duration::from_millis(100))
         .send()
         .await;
@@ -240,14 +280,12 @@ async fn scripted_faults_are_served_in_order_then_the_normal_body() {
 
 #[tokio::test]
 async fn a_meeting_set_to_fail_always_gets_its_errcode_on_every_call() {
-    let s = FakeWecom::new(FakeConfig::default())
-        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+    let s = serving_hy_a(FakeConfig::default())
         .fail_always("hyA", 90602)
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     for _ in 0..3 {
         assert_eq!(errcode(&get_info(&c, &base, &t, "hyA").await.1), 90602);
     }
@@ -267,30 +305,21 @@ fn no_redirects() -> reqwest::Client {
 #[tokio::test]
 async fn a_scripted_redirect_answers_its_status_and_location_on_get_info_and_gettoken() {
     let elsewhere = "http://192.0.2.1/cgi-bin/meeting/get_info";
-    let s = FakeWecom::new(FakeConfig::default())
-        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+    let s = serving_hy_a(FakeConfig::default())
         .script("hyA", vec![Fault::Redirect(307, elsewhere.to_owned())])
         .script_gettoken(vec![Fault::Redirect(302, "http://192.0.2.1/".to_owned())])
         .start()
         .await
         .unwrap();
     let (c, base) = (no_redirects(), s.base_url());
-    let first = c
-        .get(format!("{base}/cgi-bin/gettoken"))
-        .query(&[("corpid", "demo-corp"), ("corpsecret", "demo-secret")])
+    let first = gettoken_request(&c, &base, "demo-corp", "demo-secret")
         .send()
         .await
         .unwrap();
     assert_eq!(first.status().as_u16(), 302);
     assert_eq!(first.headers()["location"], "http://192.0.2.1/");
     let t = token(&c, &base).await;
-    let r = c
-        .post(format!("{base}/cgi-bin/meeting/get_info"))
-        .query(&[("access_token", &t)])
-        .json(&json!({ "meetingid": "hyA" }))
-        .send()
-        .await
-        .unwrap();
+    let r = get_info_of(&c, &base, &t, "hyA").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 307);
     assert_eq!(r.headers()["location"], elsewhere);
     assert_eq!(
@@ -303,21 +332,13 @@ async fn a_scripted_redirect_answers_its_status_and_location_on_get_info_and_get
 
 #[tokio::test]
 async fn an_endless_body_streams_past_any_size_without_a_length() {
-    let s = FakeWecom::new(FakeConfig::default())
-        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+    let s = serving_hy_a(FakeConfig::default())
         .script("hyA", vec![Fault::Endless])
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
-    let mut r = c
-        .post(format!("{base}/cgi-bin/meeting/get_info"))
-        .query(&[("access_token", &t)])
-        .json(&json!({ "meetingid": "hyA" }))
-        .send()
-        .await
-        .unwrap();
+    let (c, base, t) = session(&s).await;
+    let mut r = get_info_of(&c, &base, &t, "hyA").send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.content_length(), None);
     let mut read = Vec::new();
@@ -337,14 +358,12 @@ async fn an_endless_body_streams_past_any_size_without_a_length() {
 
 #[tokio::test]
 async fn echo_credentials_answers_90602_quoting_the_callers_token_and_the_secret() {
-    let s = FakeWecom::new(FakeConfig::default())
-        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+    let s = serving_hy_a(FakeConfig::default())
         .script("hyA", vec![Fault::EchoCredentials])
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let (status, body) = get_info(&c, &base, &t, "hyA").await;
     assert_eq!((status, errcode(&body)), (200, 90602));
     let v: Value = serde_json::from_str(&body).unwrap();
@@ -356,8 +375,7 @@ async fn echo_credentials_answers_90602_quoting_the_callers_token_and_the_secret
 
 #[tokio::test]
 async fn retry_after_comes_with_its_status_on_get_info_and_gettoken() {
-    let s = FakeWecom::new(FakeConfig::default())
-        .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
+    let s = serving_hy_a(FakeConfig::default())
         .script(
             "hyA",
             vec![Fault::RetryAfter(429, 7), Fault::RetryAfter(503, 2)],
@@ -367,9 +385,7 @@ async fn retry_after_comes_with_its_status_on_get_info_and_gettoken() {
         .await
         .unwrap();
     let (c, base) = (client(), s.base_url());
-    let r = c
-        .get(format!("{base}/cgi-bin/gettoken"))
-        .query(&[("corpid", "demo-corp"), ("corpsecret", "demo-secret")])
+    let r = gettoken_request(&c, &base, "demo-corp", "demo-secret")
         .send()
         .await
         .unwrap();
@@ -377,13 +393,7 @@ async fn retry_after_comes_with_its_status_on_get_info_and_gettoken() {
     assert_eq!(r.headers()["retry-after"], "3");
     let t = token(&c, &base).await;
     for (status, secs) in [(429, "7"), (503, "2")] {
-        let r = c
-            .post(format!("{base}/cgi-bin/meeting/get_info"))
-            .query(&[("access_token", &t)])
-            .json(&json!({ "meetingid": "hyA" }))
-            .send()
-            .await
-            .unwrap();
+        let r = get_info_of(&c, &base, &t, "hyA").send().await.unwrap();
         assert_eq!(r.status().as_u16(), status);
         assert_eq!(r.headers()["retry-after"], secs);
     }
@@ -423,16 +433,10 @@ async fn random_faults_follow_the_seed() {
             ..FakeConfig::default()
         })
         .await;
-        let (c, base) = (client(), s.base_url());
-        let t = token(&c, &base).await;
+        let (c, base, t) = session(&s).await;
         let mut seen = Vec::new();
         for _ in 0..30 {
-            let r = c
-                .post(format!("{base}/cgi-bin/meeting/get_info"))
-                .query(&[("access_token", &t)])
-                .json(&json!({ "meetingid": "hyA" }))
-                .send()
-                .await;
+            let r = get_info_of(&c, &base, &t, "hyA").send().await;
             seen.push(match r {
                 Ok(r) => {
                     let status = r.status().as_u16();
@@ -458,8 +462,7 @@ async fn a_client_above_the_rate_gets_45009() {
         ..FakeConfig::default()
     })
     .await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let answers = get_info_many(&c, &base, &t, "hyA", 40).await;
     let throttled = answers.iter().filter(|(_, b)| b.contains("45009")).count();
     assert!((10..=20).contains(&throttled), "{throttled} throttled");
@@ -475,8 +478,7 @@ async fn a_client_pacing_at_the_rate_with_a_small_burst_never_gets_45009() {
         ..FakeConfig::default()
     })
     .await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let mut tasks = Vec::new();
     let spawn = |tasks: &mut Vec<_>| {
         let (c, base, t) = (c.clone(), base.clone(), t.clone());
@@ -508,8 +510,7 @@ async fn calls_beyond_the_concurrency_limit_get_45033() {
         ..FakeConfig::default()
     })
     .await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let answers = get_info_many(&c, &base, &t, "hyA", 6).await;
     let refused = answers.iter().filter(|(_, b)| b.contains("45033")).count();
     assert_eq!(refused, 4);
@@ -524,22 +525,17 @@ async fn calls_beyond_the_concurrency_limit_get_45033() {
 
 #[tokio::test]
 async fn a_request_abandoned_by_its_client_frees_its_concurrency_slot() {
-    let s = FakeWecom::new(FakeConfig {
+    let s = serving_hy_a(FakeConfig {
         max_concurrency: Some(1),
         slow_delay: Duration::from_secs(3),
         ..FakeConfig::default()
     })
-    .with_meeting("hyA", "zhangsan", 1_700_000_000, BODY_A)
     .script("hyA", vec![Fault::Slow])
     .start()
     .await
     .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
-    let abandoned = c
-        .post(format!("{base}/cgi-bin/meeting/get_info"))
-        .query(&[("access_token", &t)])
-        .json(&json!({ "meetingid": "hyA" }))
+    let (c, base, t) = session(&s).await;
+    let abandoned = get_info_of(&c, &base, &t, "hyA")
         .timeout(Duration::from_millis(100))
         .send()
         .await;
@@ -558,15 +554,12 @@ async fn a_request_abandoned_by_its_client_frees_its_concurrency_slot() {
 }
 
 async fn list(c: &reqwest::Client, base: &str, t: &str, req: Value) -> Value {
-    c.post(format!("{base}/cgi-bin/meeting/get_user_meetingid"))
-        .query(&[("access_token", t)])
-        .json(&req)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    answer(
+        c.post(format!("{base}/cgi-bin/meeting/get_user_meetingid"))
+            .query(&[("access_token", t)])
+            .json(&req),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -580,8 +573,7 @@ async fn get_user_meetingid_pages_with_the_cursor_and_filters_by_start_time() {
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
 
     let mut cursor = "0".to_owned();
     let mut ids = Vec::new();
@@ -631,8 +623,7 @@ async fn get_user_meetingid_counts_toward_the_rate_limit() {
         ..FakeConfig::default()
     })
     .await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let req = json!({"userid":"zhangsan","begin_time":0,"end_time":1_000_000});
     assert_eq!(list(&c, &base, &t, req.clone()).await["errcode"], 0);
     assert_eq!(get_info(&c, &base, &t, "hyA").await.1, BODY_A);
@@ -650,8 +641,7 @@ async fn an_endless_listing_answers_a_new_cursor_every_page_and_a_looping_one_th
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let mut cursors = std::collections::HashSet::new();
     let mut cursor = "0".to_owned();
     let mut ids = Vec::new();
@@ -692,8 +682,7 @@ async fn a_meeting_id_no_file_would_allow_is_listed_as_it_is() {
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let page = list(
         &c,
         &base,
@@ -718,8 +707,7 @@ async fn generated_meetings_are_served_and_listed_by_organizer() {
         .start()
         .await
         .unwrap();
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     let meetings: Vec<_> = generate::generate(&g).collect();
     assert_eq!(
         get_info(&c, &base, &t, &meetings[3].meetingid).await.1,
@@ -771,18 +759,10 @@ async fn unknown_paths_get_a_404_that_names_them() {
 #[tokio::test]
 async fn the_stats_endpoint_reports_what_the_server_saw() {
     let s = start(FakeConfig::default()).await;
-    let (c, base) = (client(), s.base_url());
-    let t = token(&c, &base).await;
+    let (c, base, t) = session(&s).await;
     get_info(&c, &base, &t, "hyA").await;
     get_info(&c, &base, &t, "hyA").await;
-    let stats: Value = c
-        .get(format!("{base}/_fake/stats"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = answer(c.get(format!("{base}/_fake/stats"))).await;
     assert_eq!(stats["gettoken_calls"], 1);
     assert_eq!(stats["get_info_calls"], 2);
     assert_eq!(stats["get_info_by_id"]["hyA"], 2);
@@ -792,23 +772,8 @@ async fn the_stats_endpoint_reports_what_the_server_saw() {
 
 #[test]
 fn the_binary_prints_its_address_serves_and_stops_by_itself() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-wecom"))
-        .args(["--generate", "3", "--attendees", "5", "--max-seconds", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned();
+    let (child, base) =
+        start_binary(&["--generate", "3", "--attendees", "5", "--max-seconds", "1"]);
     assert!(base.starts_with("http://127.0.0.1:"));
     let rt = tokio::runtime::Runtime::new().unwrap();
     let answer = rt.block_on(gettoken(&client(), &base, "demo-corp", "demo-secret"));

@@ -2,7 +2,7 @@
 //! one occurrence's body, an unknown `sub_meetingid`, `repeat_id` as a number, and the stats
 //! per occurrence.
 
-use super::{client, errcode, token};
+use super::{answer, client, errcode, get_info_request, start_binary, token};
 use chrono_tz::Asia::Shanghai;
 use serde_json::{Value, json};
 use wecom_domain::recurrence::{RepeatRule, RepeatType, Until};
@@ -56,10 +56,7 @@ async fn get_info(s: &FakeHandle, id: &str, sub: Option<Value>) -> Value {
     if let Some(sub) = sub {
         request["sub_meetingid"] = sub;
     }
-    let text = c
-        .post(format!("{}/cgi-bin/meeting/get_info", s.base_url()))
-        .query(&[("access_token", t.as_str())])
-        .json(&request)
+    let text = get_info_request(&c, &s.base_url(), &t, &request)
         .send()
         .await
         .unwrap()
@@ -261,30 +258,26 @@ async fn a_split_series_serves_both_segments_with_repeat_id_as_a_number_when_set
 
 #[test]
 fn the_binary_serves_generated_series_as_of_the_given_now() {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let ids_file = dir.path().join("ids.txt");
     // 2024-12-31: after every occurrence of series starting the week of 2024-11-04.
     let now = "1735603200";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-wecom"))
-        .args(["--series", "2", "--occurrences", "3", "--attendees", "5"])
-        .args(["--series-now", now, "--sub-meetings-horizon", "31536000"])
-        .args(["--max-seconds", "2", "--ids-out"])
-        .arg(&ids_file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+    let (child, base) = start_binary(&[
+        "--series",
+        "2",
+        "--occurrences",
+        "3",
+        "--attendees",
+        "5",
+        "--series-now",
+        now,
+        "--sub-meetings-horizon",
+        "31536000",
+        "--max-seconds",
+        "2",
+        "--ids-out",
+        ids_file.to_str().unwrap(),
+    ]);
     let ids = std::fs::read_to_string(&ids_file).unwrap();
     let ids: Vec<&str> = ids.lines().collect();
     assert_eq!(ids.len(), 2);
@@ -292,15 +285,13 @@ fn the_binary_serves_generated_series_as_of_the_given_now() {
     let head: Value = rt.block_on(async {
         let c = client();
         let t = token(&c, &base).await;
-        c.post(format!("{base}/cgi-bin/meeting/get_info"))
-            .query(&[("access_token", t.as_str())])
-            .json(&json!({ "meetingid": ids[0] }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        answer(get_info_request(
+            &c,
+            &base,
+            &t,
+            &json!({ "meetingid": ids[0] }),
+        ))
+        .await
     });
     assert_eq!(head["meeting_type"], 1);
     assert_eq!(head["status"], 3);
