@@ -19,7 +19,9 @@
 
 use crate::output::charts;
 use crate::output::labels::Labels;
-use crate::output::overview::{AbsenceRow, Meta, Overview, SeriesRow, Top, UserRow};
+use crate::output::overview::{
+    AbsenceRow, DepartmentRow, MeetingRow, Meta, Overview, SeriesRow, Top, UserRow,
+};
 use crate::output::place::Place;
 use anyhow::{Context, Result};
 use minijinja::value::Serde;
@@ -86,6 +88,34 @@ struct Table {
     nothing: &'static str,
 }
 
+impl Table {
+    /// A section listing `top`'s rows, each made by `row` from its rank (from 1), under
+    /// `headers` (a text, and whether the column holds figures); with a note when the list is
+    /// cut to its top and `nothing` when it is empty.
+    fn list<T>(
+        id: &'static str,
+        title: &'static str,
+        headers: &[(&'static str, bool)],
+        top: &Top<T>,
+        l: &Labels,
+        nothing: &'static str,
+        row: impl Fn(usize, &T) -> Vec<Cell>,
+    ) -> Table {
+        Table {
+            id,
+            title,
+            headers: headers
+                .iter()
+                .map(|&(text, num)| Header { text, num })
+                .collect(),
+            span: headers.len(),
+            rows: (1..).zip(&top.rows).map(|(rank, r)| row(rank, r)).collect(),
+            note: (top.total > top.rows.len()).then(|| l.top_note(top.rows.len(), top.total)),
+            nothing,
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Header {
     text: &'static str,
@@ -111,6 +141,30 @@ impl Cell {
             num: false,
             nowrap: false,
             bar: None,
+        }
+    }
+
+    /// A text with a second, smaller line under it (an id under a name or a title).
+    fn with_sub(text: impl Into<String>, sub: Option<String>) -> Self {
+        Cell {
+            sub,
+            ..Cell::text(text)
+        }
+    }
+
+    /// A member: the name with the id under it, or the id alone when the name is unknown.
+    fn person(name: Option<&String>, id: &str) -> Self {
+        match name {
+            Some(name) => Cell::with_sub(name.clone(), Some(id.to_string())),
+            None => Cell::text(id),
+        }
+    }
+
+    /// A text kept on one line (a date, a time).
+    fn nowrap(text: String) -> Self {
+        Cell {
+            nowrap: true,
+            ..Cell::text(text)
         }
     }
 
@@ -275,131 +329,79 @@ fn metric(name: &'static str, label: &'static str, raw: String, text: String) ->
     }
 }
 
-fn departments(d: &Top<crate::output::overview::DepartmentRow>, l: &'static Labels) -> Table {
-    let header = |text, num| Header { text, num };
-    let headers = vec![
-        header("#", true),
-        header(l.department, false),
-        header(l.invited, true),
-        header(l.attended, true),
-        header(l.attendance_rate, true),
+fn departments(d: &Top<DepartmentRow>, l: &'static Labels) -> Table {
+    let headers = [
+        ("#", true),
+        (l.department, false),
+        (l.invited, true),
+        (l.attended, true),
+        (l.attendance_rate, true),
     ];
     let count = |n: Option<i64>| Cell::num(n.map_or_else(|| "–".to_string(), group));
-    Table {
-        id: "departments",
-        title: l.departments_ranked,
-        span: headers.len(),
-        headers,
-        rows: d
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                vec![
-                    Cell::num((i + 1).to_string()),
-                    Cell {
-                        sub: r.path.clone().filter(|p| *p != r.name),
-                        ..Cell::text(r.name.clone())
-                    },
-                    count(r.invited),
-                    count(r.attended),
-                    Cell::rate(r.rate),
-                ]
-            })
-            .collect(),
-        note: cut_note(d, l),
-        nothing: l.no_department_members,
-    }
+    let row = |rank: usize, r: &DepartmentRow| {
+        vec![
+            Cell::num(rank.to_string()),
+            Cell::with_sub(r.name.clone(), r.path.clone().filter(|p| *p != r.name)),
+            count(r.invited),
+            count(r.attended),
+            Cell::rate(r.rate),
+        ]
+    };
+    let (id, title) = ("departments", l.departments_ranked);
+    Table::list(id, title, &headers, d, l, l.no_department_members, row)
 }
 
 fn series_table(top: &Top<SeriesRow>, l: &'static Labels) -> Table {
-    let header = |text, num| Header { text, num };
-    let headers = vec![
-        header("#", true),
-        header(l.series, false),
-        header(l.held, true),
-        header(l.invited, true),
-        header(l.attended, true),
-        header(l.attendance_rate, true),
+    let headers = [
+        ("#", true),
+        (l.series, false),
+        (l.held, true),
+        (l.invited, true),
+        (l.attended, true),
+        (l.attendance_rate, true),
     ];
-    Table {
-        id: "series-ranked",
-        title: l.series_ranked,
-        span: headers.len(),
-        headers,
-        rows: top
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                vec![
-                    Cell::num((i + 1).to_string()),
-                    Cell {
-                        sub: Some(r.meetingid.clone()),
-                        ..Cell::text(r.title.clone().unwrap_or_default())
-                    },
-                    Cell::num(group(r.held)),
-                    Cell::num(group(r.invited)),
-                    Cell::num(group(r.attended)),
-                    Cell::rate(r.rate),
-                ]
-            })
-            .collect(),
-        note: cut_note(top, l),
-        nothing: l.nothing_to_show,
-    }
+    let row = |rank: usize, r: &SeriesRow| {
+        vec![
+            Cell::num(rank.to_string()),
+            Cell::with_sub(
+                r.title.clone().unwrap_or_default(),
+                Some(r.meetingid.clone()),
+            ),
+            Cell::num(group(r.held)),
+            Cell::num(group(r.invited)),
+            Cell::num(group(r.attended)),
+            Cell::rate(r.rate),
+        ]
+    };
+    let (id, title) = ("series-ranked", l.series_ranked);
+    Table::list(id, title, &headers, top, l, l.nothing_to_show, row)
 }
 
 /// The members who stopped coming: their name (or id, or pseudonym), the series, the run.
 fn absences_table(top: &Top<AbsenceRow>, l: &'static Labels) -> Table {
-    let header = |text, num| Header { text, num };
-    let headers = vec![
-        header(l.member, false),
-        header(l.series, false),
-        header(l.absences_in_a_row, true),
-        header(l.attended, true),
-        header(l.invited, true),
-        header(l.last_attended, false),
+    let headers = [
+        (l.member, false),
+        (l.series, false),
+        (l.absences_in_a_row, true),
+        (l.attended, true),
+        (l.invited, true),
+        (l.last_attended, false),
     ];
-    Table {
-        id: "series-absences",
-        title: l.longest_absences,
-        span: headers.len(),
-        headers,
-        rows: top
-            .rows
-            .iter()
-            .map(|r| {
-                let who = match &r.name {
-                    Some(name) => Cell {
-                        sub: Some(r.attendee_id.clone()),
-                        ..Cell::text(name.clone())
-                    },
-                    None => Cell::text(r.attendee_id.clone()),
-                };
-                vec![
-                    who,
-                    Cell::text(r.series_title.clone().unwrap_or(r.meetingid.clone())),
-                    Cell::num(group(r.absences_in_a_row)),
-                    Cell::num(group(r.attended)),
-                    Cell::num(group(r.invited)),
-                    Cell {
-                        nowrap: true,
-                        ..Cell::text(
-                            r.last_attended
-                                .map_or_else(|| "–".to_string(), |d| d.to_string()),
-                        )
-                    },
-                ]
-            })
-            .collect(),
-        note: cut_note(top, l),
-        nothing: l.nothing_to_show,
-    }
-}
-
-fn cut_note<T>(t: &Top<T>, l: &Labels) -> Option<String> {
-    (t.total > t.rows.len()).then(|| l.top_note(t.rows.len(), t.total))
+    let row = |_, r: &AbsenceRow| {
+        vec![
+            Cell::person(r.name.as_ref(), &r.attendee_id),
+            Cell::text(r.series_title.clone().unwrap_or(r.meetingid.clone())),
+            Cell::num(group(r.absences_in_a_row)),
+            Cell::num(group(r.attended)),
+            Cell::num(group(r.invited)),
+            Cell::nowrap(
+                r.last_attended
+                    .map_or_else(|| "–".to_string(), |d| d.to_string()),
+            ),
+        ]
+    };
+    let (id, title) = ("series-absences", l.longest_absences);
+    Table::list(id, title, &headers, top, l, l.nothing_to_show, row)
 }
 
 fn users_table(
@@ -410,114 +412,60 @@ fn users_table(
     l: &Labels,
     count: fn(&UserRow) -> i64,
 ) -> Table {
-    let headers = vec![
-        Header {
-            text: l.member,
-            num: false,
-        },
-        Header {
-            text: count_header,
-            num: true,
-        },
-        Header {
-            text: l.invited,
-            num: true,
-        },
-        Header {
-            text: l.attendance_rate,
-            num: true,
-        },
+    let headers = [
+        (l.member, false),
+        (count_header, true),
+        (l.invited, true),
+        (l.attendance_rate, true),
     ];
-    Table {
-        id,
-        title,
-        span: headers.len(),
-        headers,
-        rows: top
-            .rows
-            .iter()
-            .map(|u| {
-                let who = match &u.name {
-                    Some(name) => Cell {
-                        sub: Some(u.userid.clone()),
-                        ..Cell::text(name.clone())
-                    },
-                    None => Cell::text(u.userid.clone()),
-                };
-                vec![
-                    who,
-                    Cell::num(group(count(u))),
-                    Cell::num(group(u.invited)),
-                    Cell::rate(u.rate),
-                ]
-            })
-            .collect(),
-        note: cut_note(top, l),
-        nothing: l.nothing_to_show,
-    }
+    let row = |_, u: &UserRow| {
+        vec![
+            Cell::person(u.name.as_ref(), &u.userid),
+            Cell::num(group(count(u))),
+            Cell::num(group(u.invited)),
+            Cell::rate(u.rate),
+        ]
+    };
+    Table::list(id, title, &headers, top, l, l.nothing_to_show, row)
 }
 
 fn meetings_table(o: &Overview, meta: &Meta) -> Table {
     let l = meta.labels;
-    let headers = vec![
-        Header {
-            text: l.meeting,
-            num: false,
-        },
-        Header {
-            text: l.start,
-            num: false,
-        },
-        Header {
-            text: l.invited,
-            num: true,
-        },
-        Header {
-            text: l.attended,
-            num: true,
-        },
-        Header {
-            text: l.attendance_rate,
-            num: true,
-        },
+    let headers = [
+        (l.meeting, false),
+        (l.start, false),
+        (l.invited, true),
+        (l.attended, true),
+        (l.attendance_rate, true),
     ];
-    let top = &o.lowest_meetings;
-    Table {
-        id: "lowest-meetings",
-        title: l.lowest_meetings,
-        span: headers.len(),
-        headers,
-        rows: top
-            .rows
-            .iter()
-            .map(|m| {
-                let start = m
-                    .start_ms
-                    .and_then(chrono::DateTime::from_timestamp_millis)
-                    .map(|t| {
-                        t.with_timezone(&meta.tz)
-                            .format("%Y-%m-%d %H:%M")
-                            .to_string()
-                    })
-                    .unwrap_or_default();
-                vec![
-                    Cell {
-                        sub: Some(m.meetingid.clone()),
-                        ..Cell::text(m.title.clone())
-                    },
-                    Cell {
-                        nowrap: true,
-                        ..Cell::text(start)
-                    },
-                    Cell::num(group(m.invited)),
-                    Cell::num(group(m.attended)),
-                    Cell::rate(m.rate),
-                ]
+    let row = |_, m: &MeetingRow| {
+        let start = m
+            .start_ms
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| {
+                t.with_timezone(&meta.tz)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
             })
-            .collect(),
-        note: cut_note(top, l),
-        nothing: l.nothing_to_show,
-    }
+            .unwrap_or_default();
+        vec![
+            Cell::with_sub(m.title.clone(), Some(m.meetingid.clone())),
+            Cell::nowrap(start),
+            Cell::num(group(m.invited)),
+            Cell::num(group(m.attended)),
+            Cell::rate(m.rate),
+        ]
+    };
+    let (id, title) = ("lowest-meetings", l.lowest_meetings);
+    Table::list(
+        id,
+        title,
+        &headers,
+        &o.lowest_meetings,
+        l,
+        l.nothing_to_show,
+        row,
+    )
 }
 
 /// The unrounded value for `data-value`: Rust's shortest round-trip form; empty when null.

@@ -658,6 +658,13 @@ fn the_demo_report_renders_in_headless_chromium_with_the_tables_numbers() {
     );
 }
 
+/// The first row of the report's table `id`, as HTML.
+fn first_row<'a>(html: &'a str, id: &str) -> &'a str {
+    let table = &html[html.find(&format!("id=\"{id}\"")).expect(id)..];
+    let first = &table[table.find("<tbody>").unwrap()..];
+    &first[..first.find("</tr>").unwrap()]
+}
+
 #[test]
 fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_departments_and_names_members()
  {
@@ -696,9 +703,7 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
             rate(a).total_cmp(&rate(b))
         })
         .unwrap();
-    let ranking = &html[html.find("id=\"departments\"").expect("the ranking")..];
-    let first = &ranking[ranking.find("<tbody>").unwrap()..];
-    let first = &first[..first.find("</tr>").unwrap()];
+    let first = first_row(&html, "departments");
     assert!(first.contains(&best[col("department_name")]), "{first}");
     // Members are named, their userid under the name: the first of the most absent.
     let (uh, urows) = demo.csv("users");
@@ -714,9 +719,7 @@ fn with_a_directory_the_workbook_has_a_departments_sheet_and_the_report_ranks_de
         .unwrap();
     let (userid, name) = (&most_absent[col("userid")], &most_absent[col("name")]);
     assert!(!name.is_empty(), "the demo directory names {userid}");
-    let list = &html[html.find("id=\"most-absent\"").unwrap()..];
-    let first = &list[list.find("<tbody>").unwrap()..];
-    let first = &first[..first.find("</tr>").unwrap()];
+    let first = first_row(&html, "most-absent");
     assert!(
         first.contains(&format!(
             "<bdi>{name}</bdi><bdi class=\"id\">{userid}</bdi>"
