@@ -121,7 +121,7 @@ impl Formats {
     }
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// Writes one cell; its number format is its column's (see [`Formats::of`]).
     pub(super) fn write(
         &self,

@@ -57,20 +57,15 @@ pub struct WorkbookWriter {
     wb: Workbook,
     /// The workbook's key in the output place.
     key: String,
-    labels: &'static Labels,
-    tz: Tz,
-    formats: Formats,
+    /// What writing a sheet needs besides the workbook.
+    ctx: Ctx,
     meetings: Series,
     users: Series,
     attendance: Series,
     /// Recurring meetings: sheets only when the window has some.
     series: Series,
     series_meetings: Series,
-    /// Data rows per sheet: Excel's limit less the header (lowered by tests).
-    rows_per_sheet: u32,
     offsets: OffsetCache,
-    /// Text cells cut to [`EXCEL_MAX_CELL_CHARS`].
-    cells_cut: std::cell::Cell<u64>,
 }
 
 /// A saved workbook.
@@ -93,9 +88,13 @@ impl WorkbookWriter {
         Ok(WorkbookWriter {
             wb,
             key: key.to_string(),
-            labels,
-            tz,
-            formats: Formats::new(),
+            ctx: Ctx {
+                labels,
+                tz,
+                formats: Formats::new(),
+                rows_per_sheet: EXCEL_MAX_ROWS - 1,
+                cells_cut: std::cell::Cell::new(0),
+            },
             meetings: Series::new(Some(Table::Meetings), labels.sheet(Table::Meetings)),
             users: Series::new(Some(Table::Users), labels.sheet(Table::Users)),
             attendance: Series::new(Some(Table::Attendance), labels.sheet(Table::Attendance)),
@@ -104,9 +103,7 @@ impl WorkbookWriter {
                 Some(Table::SeriesMeetings),
                 labels.sheet(Table::SeriesMeetings),
             ),
-            rows_per_sheet: EXCEL_MAX_ROWS - 1,
             offsets: OffsetCache::new(tz),
-            cells_cut: std::cell::Cell::new(0),
         })
     }
 
@@ -119,14 +116,8 @@ impl WorkbookWriter {
             Table::Series => &mut self.series,
             Table::SeriesMeetings => &mut self.series_meetings,
         };
-        let ctx = Ctx {
-            labels: self.labels,
-            tz: self.tz,
-            formats: &self.formats,
-            rows_per_sheet: self.rows_per_sheet,
-            cells_cut: &self.cells_cut,
-        };
-        ctx.append(&mut self.wb, series, rows, &mut self.offsets)
+        self.ctx
+            .append(&mut self.wb, series, rows, &mut self.offsets)
             .with_context(|| format!("writing the {} sheet", table.name()))
     }
 
@@ -138,14 +129,8 @@ impl WorkbookWriter {
         departments: Option<&DataFrame>,
         place: &dyn Place,
     ) -> Result<Saved> {
-        let ctx = Ctx {
-            labels: self.labels,
-            tz: self.tz,
-            formats: &self.formats,
-            rows_per_sheet: self.rows_per_sheet,
-            cells_cut: &self.cells_cut,
-        };
-        let mut departments_series = Series::new(None, self.labels.sheet_departments);
+        let ctx = &self.ctx;
+        let mut departments_series = Series::new(None, ctx.labels.sheet_departments);
         if let Some(d) = departments {
             ctx.append(&mut self.wb, &mut departments_series, d, &mut self.offsets)
                 .context("writing the departments sheet")?;
@@ -177,7 +162,7 @@ impl WorkbookWriter {
             for (i, mut sheet) in series.sheets.into_iter().enumerate() {
                 if !series.specs.is_empty() {
                     let rows = if i + 1 < n {
-                        self.rows_per_sheet
+                        ctx.rows_per_sheet
                     } else {
                         series.row.saturating_sub(1)
                     };
@@ -203,13 +188,13 @@ impl WorkbookWriter {
         })?;
         Ok(Saved {
             path: place.location(&self.key),
-            cells_cut: self.cells_cut.get(),
+            cells_cut: ctx.cells_cut.get(),
         })
     }
 
     #[cfg(test)]
     fn with_rows_per_sheet(mut self, rows: u32) -> Self {
-        self.rows_per_sheet = rows;
+        self.ctx.rows_per_sheet = rows;
         self
     }
 }
@@ -222,12 +207,14 @@ fn page_header(meta: &Meta) -> String {
 }
 
 /// What writing a sheet needs besides the workbook.
-struct Ctx<'a> {
+struct Ctx {
     labels: &'static Labels,
     tz: Tz,
-    formats: &'a Formats,
+    formats: Formats,
+    /// Data rows per sheet: Excel's limit less the header (lowered by tests).
     rows_per_sheet: u32,
-    cells_cut: &'a std::cell::Cell<u64>,
+    /// Text cells cut to [`EXCEL_MAX_CELL_CHARS`].
+    cells_cut: std::cell::Cell<u64>,
 }
 
 #[cfg(test)]
@@ -237,6 +224,10 @@ mod tests {
     use crate::config::window::DateRange;
     use crate::output::overview::Collector;
     use calamine::{Reader, Xlsx, open_workbook};
+    use std::io::BufReader;
+
+    /// A workbook read back.
+    pub(super) type Read = Xlsx<BufReader<std::fs::File>>;
 
     pub(super) fn rows(n: usize, first: i64) -> DataFrame {
         let ids: Vec<String> = (first..first + n as i64).map(|i| format!("m{i}")).collect();
@@ -260,14 +251,40 @@ mod tests {
         }
     }
 
+    /// Writes `frames` into the workbook `w.xlsx` in `dir`, in `meta`'s words, with
+    /// `rows_per_sheet` data rows a sheet, and the summary of a window without meetings.
+    pub(super) fn write(
+        dir: &Path,
+        meta: &Meta,
+        rows_per_sheet: u32,
+        frames: &[(Table, &DataFrame)],
+    ) -> PathBuf {
+        let mut w = WorkbookWriter::new("w.xlsx", dir, meta.labels, meta.tz)
+            .unwrap()
+            .with_rows_per_sheet(rows_per_sheet);
+        for (table, rows) in frames {
+            w.append(*table, rows).unwrap();
+        }
+        let overview = Collector::new(&[3], meta.window).finish().unwrap();
+        let folder = crate::output::place::Folder::new(dir);
+        w.finish(&overview, meta, None, &folder).unwrap().path
+    }
+
+    /// [`write`] with Excel's rows a sheet, read back.
+    pub(super) fn written(dir: &Path, meta: &Meta, frames: &[(Table, &DataFrame)]) -> Read {
+        open_workbook(write(dir, meta, EXCEL_MAX_ROWS - 1, frames)).unwrap()
+    }
+
+    /// The header row of `sheet`, as text.
+    pub(super) fn header_row(wb: &mut Read, sheet: &str) -> Vec<String> {
+        let r = wb.worksheet_range(sheet).unwrap();
+        let header = r.rows().next().unwrap().iter().map(|c| c.to_string());
+        header.collect()
+    }
+
     #[test]
     fn recurring_meetings_get_their_two_sheets_before_attendance_with_chinese_headers() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.xlsx");
-        let labels = Labels::of(Language::ZhCn);
-        let mut w =
-            WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai).unwrap();
-        w.append(Table::Attendance, &rows(1, 0)).unwrap();
         let series = df!(
             "meetingid" => ["S1"],
             "series_title" => ["产品周会"],
@@ -275,22 +292,20 @@ mod tests {
             "late_count" => [1i64],
         )
         .unwrap();
-        w.append(
-            Table::SeriesMeetings,
-            &series.select(["meetingid", "series_title"]).unwrap(),
-        )
-        .unwrap();
-        w.append(Table::Series, &series).unwrap();
-        let m = meta();
-        let overview = Collector::new(&[3], m.window).finish().unwrap();
-        w.finish(
-            &overview,
+        let series_meetings = series.select(["meetingid", "series_title"]).unwrap();
+        let m = Meta {
+            labels: Labels::of(Language::ZhCn),
+            ..meta()
+        };
+        let mut wb = written(
+            dir.path(),
             &m,
-            None,
-            &crate::output::place::Folder::new(dir.path()),
-        )
-        .unwrap();
-        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+            &[
+                (Table::Attendance, &rows(1, 0)),
+                (Table::SeriesMeetings, &series_meetings),
+                (Table::Series, &series),
+            ],
+        );
         assert_eq!(
             wb.sheet_names(),
             [
@@ -302,16 +317,8 @@ mod tests {
                 "出勤明细"
             ]
         );
-        let r = wb.worksheet_range("周期会议出勤").unwrap();
-        let header: Vec<String> = r
-            .rows()
-            .next()
-            .unwrap()
-            .iter()
-            .map(|c| c.to_string())
-            .collect();
         assert_eq!(
-            header,
+            header_row(&mut wb, "周期会议出勤"),
             ["会议ID", "周期会议主题", "连续缺席场次", "迟到次数"]
         );
     }
@@ -320,25 +327,17 @@ mod tests {
     fn table_sheets_print_landscape_one_page_wide_with_the_header_row_and_the_job_on_each_page() {
         use std::io::Read;
         let dir = tempfile::tempdir().unwrap();
-        let labels = Labels::of(Language::En);
-        let mut w =
-            WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai).unwrap();
-        w.append(Table::Attendance, &rows(3, 0)).unwrap();
         let m = Meta {
             job: "R&D weekly".into(),
             ..meta()
         };
-        let overview = Collector::new(&[3], m.window).finish().unwrap();
-        w.finish(
-            &overview,
+        let path = write(
+            dir.path(),
             &m,
-            None,
-            &crate::output::place::Folder::new(dir.path()),
-        )
-        .unwrap();
-        let mut zip =
-            ::zip::ZipArchive::new(std::fs::File::open(dir.path().join("w.xlsx")).unwrap())
-                .unwrap();
+            EXCEL_MAX_ROWS - 1,
+            &[(Table::Attendance, &rows(3, 0))],
+        );
+        let mut zip = ::zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
         let mut part = |name: &str| {
             let mut text = String::new();
             zip.by_name(name)

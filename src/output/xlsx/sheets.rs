@@ -104,7 +104,7 @@ fn sheet_name(base: &str, n: usize) -> String {
     }
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// Appends `rows` to the table's sheets, starting a sheet when the last one is full.
     pub(super) fn append(
         &self,
@@ -217,35 +217,17 @@ fn display_width(s: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::WorkbookWriter;
-    use super::super::tests::{meta, rows};
+    use super::super::tests::{Read, header_row, meta, rows, write, written};
     use super::*;
-    use crate::config::job::Language;
-    use crate::output::labels::Labels;
-    use crate::output::overview::Collector;
-    use calamine::{Data, Reader, Xlsx, open_workbook};
+    use calamine::{Data, Reader, open_workbook};
 
     #[test]
     fn rows_beyond_a_sheet_continue_on_numbered_sheets_and_the_summary_says_so() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.xlsx");
-        let labels = Labels::of(Language::En);
-        let mut w = WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai)
-            .unwrap()
-            .with_rows_per_sheet(3);
-        w.append(Table::Attendance, &rows(5, 0)).unwrap();
-        w.append(Table::Attendance, &rows(3, 5)).unwrap();
-        let m = meta();
-        let overview = Collector::new(&[3], m.window).finish().unwrap();
-        w.finish(
-            &overview,
-            &m,
-            None,
-            &crate::output::place::Folder::new(dir.path()),
-        )
-        .unwrap();
-
-        let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+        let (first, then) = (rows(5, 0), rows(3, 5));
+        let frames = [(Table::Attendance, &first), (Table::Attendance, &then)];
+        let path = write(dir.path(), &meta(), 3, &frames);
+        let mut wb: Read = open_workbook(path).unwrap();
         assert_eq!(
             wb.sheet_names(),
             [
@@ -259,18 +241,11 @@ mod tests {
         );
         let mut ids = Vec::new();
         for name in ["attendance", "attendance (2)", "attendance (3)"] {
-            let r = wb.worksheet_range(name).unwrap();
-            let header: Vec<String> = r
-                .rows()
-                .next()
-                .unwrap()
-                .iter()
-                .map(|c| c.to_string())
-                .collect();
             assert_eq!(
-                header,
+                header_row(&mut wb, name),
                 ["meetingid", "title", "main_department", "late (h:mm:ss)"]
             );
+            let r = wb.worksheet_range(name).unwrap();
             for row in r.rows().skip(1) {
                 ids.push(row[0].to_string());
                 // Formula-looking titles and long integer ids stay text.
@@ -303,18 +278,8 @@ mod tests {
     /// The header row of the users sheet of a workbook written from `users`.
     fn users_header(users: &DataFrame) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
-        let labels = Labels::of(Language::En);
-        let mut w =
-            WorkbookWriter::new("w.xlsx", dir.path(), labels, chrono_tz::Asia::Shanghai).unwrap();
-        w.append(Table::Users, users).unwrap();
-        let m = meta();
-        let overview = Collector::new(&[3], m.window).finish().unwrap();
-        let folder = crate::output::place::Folder::new(dir.path());
-        w.finish(&overview, &m, None, &folder).unwrap();
-        let mut wb: Xlsx<_> = open_workbook(dir.path().join("w.xlsx")).unwrap();
-        let r = wb.worksheet_range("users").unwrap();
-        let header = r.rows().next().unwrap().iter().map(|c| c.to_string());
-        header.collect()
+        let mut wb = written(dir.path(), &meta(), &[(Table::Users, users)]);
+        header_row(&mut wb, "users")
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::output::overview::{Meta, Overview};
 use anyhow::Result;
 use rust_xlsxwriter::{Format as CellFormat, Worksheet};
 
-impl Ctx<'_> {
+impl Ctx {
     /// The first sheet: what the workbook covers, the headline, and notes.
     pub(super) fn summary(
         &self,
@@ -18,7 +18,7 @@ impl Ctx<'_> {
         tables: &[&Series],
     ) -> Result<Worksheet> {
         let l = self.labels;
-        let f = self.formats;
+        let f = &self.formats;
         let h = &o.headline;
         let mut sheet = Worksheet::new();
         sheet.set_name(l.sheet_summary)?;
