@@ -17,6 +17,9 @@ mod session;
 mod setup;
 mod summarize;
 
+/// What the tables are told about people, as `summarize` loads it (for `phase-costs`).
+pub use people::people_for;
+
 use crate::config::cli::{Cli, Command, LogFormat, OutputArgs, SourceArgs, WindowArgs};
 use crate::fetch::lock::LockHeld;
 use anyhow::Result;

@@ -19,7 +19,6 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use polars::prelude::*;
 use serde::Serialize;
-use std::collections::HashMap;
 
 pub const KIND_MEMBER: &str = "member";
 pub const KIND_EXTERNAL: &str = "external";
@@ -317,9 +316,11 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
         })
         .sum();
     let mut a = AttendeeColumns::with_capacity(rows);
+    // One map for every list, emptied between them: no allocation per meeting.
+    let mut seen = PlHashMap::new();
     for (idx, meeting) in parsed.iter().enumerate() {
         m.push(meeting, tz, &mut quality);
-        push_attendees(&mut a, idx, meeting, &mut quality);
+        push_attendees(&mut a, &mut seen, idx, meeting, &mut quality);
     }
     let meetings = m.into_frame(tz)?;
     let attendance = attendance_frame(&meetings, a, tz)?;
@@ -331,9 +332,11 @@ pub fn flatten(mut parsed: Vec<ParsedMeeting>, tz: Tz) -> PolarsResult<Flattened
 }
 
 /// The attendee rows of one meeting (none when it has no `attendees` object). A person listed
-/// twice in the same list is one row ([`AttendeeColumns::merge`]).
+/// twice in the same list is one row ([`AttendeeColumns::merge`]); `rows` is scratch space for
+/// the row of each id of a list so far.
 fn push_attendees<'a>(
     a: &mut AttendeeColumns<'a>,
+    rows: &mut PlHashMap<&'a str, usize>,
     idx: usize,
     m: &'a ParsedMeeting<'_>,
     q: &mut Quality,
@@ -348,8 +351,7 @@ fn push_attendees<'a>(
         (KIND_MEMBER, &att.member),
         (KIND_EXTERNAL, &att.tmp_external_user),
     ] {
-        // Row of each id of this list so far; lists are short (a meeting's invitees).
-        let mut rows: HashMap<&str, usize> = HashMap::with_capacity(list.len());
+        rows.clear();
         for p in list.iter() {
             let id = if kind == KIND_MEMBER {
                 p.member_id()

@@ -266,16 +266,25 @@ fn flatten_slice<'a>(
     Ok((tables, failed))
 }
 
-/// The tables of parsed meetings: rows with their metrics, names and pseudonyms, the
-/// meetings' summary, the users' and departments' partial sums, the held occurrences of
-/// series (when the window has series).
+/// The tables of parsed meetings: [`flatten::flatten`], then [`derive_tables`].
 fn slice_tables(
     parsed: Vec<flatten::ParsedMeeting<'_>>,
     job: &Job,
     people: &People,
     catalog: &Catalog<'_>,
 ) -> PolarsResult<SliceTables> {
-    let flat = flatten::flatten(parsed, job.tz)?;
+    derive_tables(flatten::flatten(parsed, job.tz)?, job, people, catalog)
+}
+
+/// The tables of flattened meetings: rows with their metrics, names and pseudonyms, the
+/// meetings' summary, the users' and departments' partial sums, the held occurrences of
+/// series (when the window has series). Public for `phase-costs`, which times it as a phase.
+pub fn derive_tables(
+    flat: flatten::Flattened,
+    job: &Job,
+    people: &People,
+    catalog: &Catalog<'_>,
+) -> PolarsResult<SliceTables> {
     let attendance = metrics::derive(flat.attendance, job.metrics.grace_period_s)?;
     let attendance = people::annotate_attendance(attendance, people)?;
     let meetings = summary::meetings(flat.meetings, &attendance)?;
@@ -347,15 +356,15 @@ fn with_deleted_until(meetings: DataFrame, deleted: &mut DataFrame) -> PolarsRes
 }
 
 /// What one slice contributes: its rows, its meetings' summary, its users' partial sums.
-struct SliceTables {
-    meetings: DataFrame,
-    attendance: DataFrame,
-    users: DataFrame,
-    departments: DataFrame,
-    missing: std::collections::HashSet<String>,
+pub struct SliceTables {
+    pub meetings: DataFrame,
+    pub attendance: DataFrame,
+    pub users: DataFrame,
+    pub departments: DataFrame,
+    pub missing: std::collections::HashSet<String>,
     /// Held occurrences of series; `None` when the window has no series.
-    series: Option<Gathered>,
-    quality: Quality,
+    pub series: Option<Gathered>,
+    pub quality: Quality,
 }
 
 /// The process's peak resident memory so far (Linux), for the debug log.

@@ -6,8 +6,11 @@
 //! cargo run --release --bin phase-costs -- bench/bench.toml bench/data/out-10000x110
 //! ```
 //!
-//! The job file gives the zone, grace period, counted statuses and CSV options; the folder is a
-//! `summarize --out` folder whose `_store` holds the bodies. Nothing is written.
+//! The job file gives the zone, grace period, counted statuses, identity and CSV options; the
+//! folder is a `summarize --out` folder whose `_store` holds the bodies. The phases call the
+//! functions `summarize` calls (the same per-slice table builder, with the store's people and
+//! recurring meetings), and the files are encoded per date partition as the writers encode
+//! them. Nothing is written.
 
 // A command-line tool whose output is its job: printing is allowed here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -16,10 +19,13 @@ use anyhow::{Context, Result};
 use polars::prelude::*;
 use std::path::PathBuf;
 use std::time::Instant;
+use wecom_attendance::commands::people_for;
 use wecom_attendance::config::job::{Job, Overrides};
+use wecom_attendance::config::window::{DateRange, local_date};
 use wecom_attendance::fetch::store::Store;
 use wecom_attendance::output::csv_format;
-use wecom_attendance::transform::{flatten, metrics, summary, tables};
+use wecom_attendance::transform::series::{Catalog, Gathered};
+use wecom_attendance::transform::{flatten, people, summary, tables};
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -35,11 +41,20 @@ fn main() -> Result<()> {
     let job = Job::load(job.as_ref(), &ov)?;
     let store = Store::open(&job.store_path, "bench")
         .with_context(|| format!("opening {}", job.store_path.display()))?;
+    let Some((lo, hi)) = store.start_span(None)? else {
+        anyhow::bail!("the store holds no dated meeting");
+    };
+    let day = |t| local_date(t, job.tz).context("a stored start outside the calendar");
+    let range = DateRange::new(day(lo)?, day(hi)?)?;
+    let (start, end) = range.epoch_bounds(job.tz);
+    let people = people_for(&job, &store, range)?;
+    let series = store.series_in_window(start, end, job.tz)?;
+    let catalog = Catalog::new(&series);
     let mut phases = Phases::default();
 
     let t = Instant::now();
     let mut bodies = Vec::new();
-    store.for_each_chunk(i64::MIN, i64::MAX, tables::CHUNK_MEETINGS, |chunk| {
+    store.for_each_chunk(start, end, tables::CHUNK_MEETINGS, |chunk| {
         bodies.extend(chunk);
         Ok(())
     })?;
@@ -50,28 +65,64 @@ fn main() -> Result<()> {
         .chunks(tables::SLICE_MEETINGS)
         .map(flatten::parse_batch)
         .collect();
-    phases.done("parse JSON (serde_json)", t);
+    phases.done("parse JSON + plausibility", t);
 
     let t = Instant::now();
     let mut flat = Vec::with_capacity(slices.len());
-    for (parsed, _) in slices {
+    for (mut parsed, _) in slices {
+        for m in parsed.iter_mut().filter(|m| m.sub_meetingid.is_some()) {
+            m.series_title = catalog.title(m.meetingid);
+        }
         flat.push(flatten::flatten(parsed, job.tz)?);
     }
     phases.done("flatten to columns", t);
 
     let t = Instant::now();
-    let mut frames = Vec::with_capacity(flat.len());
+    let mut parts = Vec::with_capacity(flat.len());
     for f in flat {
-        let attendance = metrics::derive(f.attendance, job.metrics.grace_period_s)?;
-        let meetings = summary::meetings(f.meetings, &attendance)?;
-        summary::users_partial(&attendance, &job.metrics.user_statuses)?;
-        frames.push([attendance, meetings]);
+        parts.push(tables::derive_tables(f, &job, &people, &catalog)?);
     }
-    phases.done("metrics + summaries (polars)", t);
+    phases.done("metrics, people, summaries", t);
+
+    let t = Instant::now();
+    let mut users: Option<DataFrame> = None;
+    let mut departments: Option<DataFrame> = None;
+    let mut gathered = Gathered::default();
+    for p in &mut parts {
+        let (u, d) = (p.users.clone(), p.departments.clone());
+        match &mut users {
+            Some(all) => drop(all.vstack_mut_owned(u)?),
+            None => users = Some(u),
+        }
+        match &mut departments {
+            Some(all) => drop(all.vstack_mut_owned(d)?),
+            None => departments = Some(d),
+        }
+        if let Some(g) = p.series.take() {
+            gathered.merge(g);
+        }
+    }
+    let users = users.context("no slice")?;
+    let users = people.pseudonymize(people::annotate_users(summary::users_combine(users)?, &people)?)?;
+    let window = people.window.map(|(s, e)| (s, e - 1));
+    let departments = people::departments(
+        departments,
+        &people.history,
+        window.map(|w| w.1),
+        window.map(|w| w.0),
+    )?;
+    let (series_rows, series_meetings) =
+        wecom_attendance::transform::series::tables(gathered, &catalog, &people, job.tz)?;
+    phases.done("users, departments, series", t);
+
+    // The partitions as the writers get them: each date's rows of each slice stacked.
+    let mut files = by_date(parts.iter().map(|p| &p.attendance))?;
+    files.extend(by_date(parts.iter().map(|p| &p.meetings))?);
+    files.extend([users, departments, series_rows, series_meetings]);
 
     let t = Instant::now();
     let mut csv_bytes = 0;
-    for df in frames.iter().flatten() {
+    for df in &files {
         let mut buf = Vec::new();
         csv_format::write_csv(df, job.csv, job.tz, &mut buf)?;
         csv_bytes += buf.len();
@@ -80,7 +131,7 @@ fn main() -> Result<()> {
 
     let t = Instant::now();
     let mut parquet_bytes = 0;
-    for df in frames.iter_mut().flatten() {
+    for df in &mut files {
         let mut buf = Vec::new();
         ParquetWriter::new(&mut buf)
             .with_compression(ParquetCompression::Snappy)
@@ -90,11 +141,46 @@ fn main() -> Result<()> {
     }
     phases.done("Parquet encode (polars)", t);
 
-    let rows: usize = frames.iter().map(|[a, _]| a.height()).sum();
-    println!("{} meetings, {rows} attendance rows", bodies.len());
+    let rows: usize = parts.iter().map(|p| p.attendance.height()).sum();
+    println!(
+        "{} meetings, {rows} attendance rows, {} files per format",
+        bodies.len(),
+        files.len()
+    );
     phases.print();
     println!("CSV {csv_bytes} bytes, Parquet {parquet_bytes} bytes (in memory)");
     Ok(())
+}
+
+/// One frame per date: the rows of `frames` (each sorted by `meeting_date`, in date order)
+/// cut at date changes and stacked, as the partition writer stacks them.
+fn by_date<'a>(frames: impl Iterator<Item = &'a DataFrame>) -> Result<Vec<DataFrame>> {
+    let mut out: Vec<(Option<i32>, DataFrame)> = Vec::new();
+    for df in frames {
+        if df.height() == 0 {
+            continue;
+        }
+        let dates = df.column("meeting_date")?.date()?.physical().clone();
+        let mut from = 0;
+        let mut current = dates.get(0);
+        for i in 1..=dates.len() {
+            let d = if i < dates.len() { dates.get(i) } else { None };
+            if i < dates.len() && d == current {
+                continue;
+            }
+            let part = df.slice(from as i64, i - from);
+            match out.last_mut() {
+                Some((last, acc)) if *last == current => drop(acc.vstack_mut_owned(part)?),
+                _ => out.push((current, part)),
+            }
+            (from, current) = (i, d);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .filter(|(d, _)| d.is_some())
+        .map(|(_, df)| df)
+        .collect())
 }
 
 #[derive(Default)]
