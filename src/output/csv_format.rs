@@ -42,14 +42,20 @@ pub fn write_csv(df: &DataFrame, cfg: CsvConfig, tz: Tz, mut out: impl Write) ->
         write_text(&mut buf, b"", name.as_str());
     }
     buf.push(b'\n');
-    let columns: Vec<&Series> = prepared
+    // A column that is one null value (no directory, no series) is written as empty cells
+    // without being made a value per row first.
+    let columns: Vec<Option<&Series>> = prepared
         .columns()
         .iter()
-        .map(Column::as_materialized_series)
+        .map(|c| match c {
+            Column::Scalar(s) if s.scalar().is_null() => None,
+            c => Some(c.as_materialized_series()),
+        })
         .collect();
-    let mut renderers = columns
+    let mut renderers = prepared
+        .columns()
         .iter()
-        .map(|s| Renderer::new(s.dtype(), cfg, tz))
+        .map(|c| Renderer::new(c.dtype(), cfg, tz))
         .collect::<PolarsResult<Vec<_>>>()?;
     let mut cells: Vec<Cells> = columns.iter().map(|_| Cells::default()).collect();
     let last = columns.len().saturating_sub(1);
@@ -59,7 +65,10 @@ pub fn write_csv(df: &DataFrame, cfg: CsvConfig, tz: Tz, mut out: impl Write) ->
         let len = BLOCK_ROWS.min(prepared.height() - offset);
         for ((series, renderer), cells) in columns.iter().zip(&mut renderers).zip(&mut cells) {
             cells.clear();
-            renderer.render(&series.slice(offset as i64, len), cells)?;
+            match series {
+                Some(series) => renderer.render(&series.slice(offset as i64, len), cells)?,
+                None => (0..len).for_each(|_| cells.null()),
+            }
         }
         let mut above_start = 0;
         for row in 0..len {
@@ -608,6 +617,35 @@ mod tests {
         let df =
             df!("meeting" => meeting, "start" => start, "kind" => kind, "user" => user).unwrap();
         assert_matches_polars(&df);
+    }
+
+    #[test]
+    fn a_column_of_one_null_value_is_written_as_the_same_column_made_per_row() {
+        let n = BLOCK_ROWS + 5;
+        let ids: Vec<String> = (0..n).map(|i| format!("u{}", i / 3)).collect();
+        let scalar = DataFrame::new(
+            n,
+            vec![
+                Column::full_null("name".into(), n, &DataType::String),
+                Column::new("id".into(), ids),
+                Column::full_null("dept".into(), n, &DataType::Int64),
+            ],
+        )
+        .unwrap();
+        assert!(matches!(scalar.column("name").unwrap(), Column::Scalar(_)));
+        let mut per_row = scalar.clone();
+        for name in ["name", "dept"] {
+            let s = per_row
+                .column(name)
+                .unwrap()
+                .as_materialized_series()
+                .clone();
+            per_row.replace(name, s.into_column()).unwrap();
+        }
+        assert!(matches!(per_row.column("name").unwrap(), Column::Series(_)));
+        let ours = csv_bytes(&scalar, cfg(), chrono_tz::UTC).unwrap();
+        assert_eq!(ours, csv_bytes(&per_row, cfg(), chrono_tz::UTC).unwrap());
+        assert!(String::from_utf8(ours).unwrap().ends_with(",u684,\n"));
     }
 
     #[test]

@@ -99,41 +99,47 @@ impl Writer<'_> {
     }
 
     /// Writes one partition folder: the old `_SUCCESS` goes first, then each format's file is
-    /// written (atomically) and any file of a format not written this time is removed, then a new
-    /// `_SUCCESS` marks it finished.
-    fn write_partition(&self, dir: &str, mut df: DataFrame) -> Result<Vec<PathBuf>> {
+    /// written (atomically; the CSV and the Parquet file at the same time, on two threads, so a
+    /// partition is finished in the time of the slower one) and any file of a format not written
+    /// this time is removed, then a new `_SUCCESS` marks it finished.
+    fn write_partition(&self, dir: &str, df: DataFrame) -> Result<Vec<PathBuf>> {
         let place = self.place;
         place.tidy(dir)?;
         let marker = key(dir, SUCCESS_MARKER);
         place.delete(&marker)?;
-        let mut files = Vec::with_capacity(self.formats.len());
-        for format in self.formats {
-            let t = std::time::Instant::now();
-            let file = key(dir, format.file_name());
-            match format {
-                Format::Csv => {
-                    // write_csv buffers a megabyte at a time itself.
-                    place.put_with(&file, |f| write_csv(&df, self.csv, self.tz, f))?;
+        let formats: Vec<Format> = self
+            .formats
+            .iter()
+            .copied()
+            .filter(|f| f.is_partitioned())
+            .collect();
+        let files = match formats.split_first() {
+            Some((first, rest)) if !rest.is_empty() => std::thread::scope(|scope| {
+                let others: Vec<_> = rest
+                    .iter()
+                    .map(|&f| {
+                        let df = df.clone();
+                        scope.spawn(move || self.write_file(dir, f, df))
+                    })
+                    .collect();
+                let mut files = vec![self.write_file(dir, *first, df)];
+                for (other, f) in others.into_iter().zip(rest) {
+                    files.push(other.join().unwrap_or_else(|p| {
+                        Err(anyhow::anyhow!(
+                            "writing the {} file of {} panicked: {}",
+                            f.file_name(),
+                            place.location(dir).display(),
+                            panic_message(&*p)
+                        ))
+                    }));
                 }
-                Format::Parquet => {
-                    place.put_with(&file, |f| {
-                        ParquetWriter::new(BufWriter::new(f))
-                            .with_compression(PARQUET_COMPRESSION)
-                            // Partitions are already written in parallel: encoding one
-                            // file's columns on polars' pool too only adds hand-offs
-                            // (about 2 % of summarize time at 1.1M rows, A/B-measured).
-                            .set_parallel(false)
-                            .finish(&mut df)?;
-                        Ok(())
-                    })?;
-                }
-                // One file per window, not per partition: written by `output::fanout`.
-                Format::Xlsx | Format::Html => continue,
-            }
-            let path = place.location(&file);
-            tracing::debug!(path = %path.display(), rows = df.height(), ms = t.elapsed().as_millis(), "written");
-            files.push(path);
-        }
+                files.into_iter().collect::<Result<Vec<_>>>()
+            })?,
+            _ => formats
+                .iter()
+                .map(|&f| self.write_file(dir, f, df.clone()))
+                .collect::<Result<Vec<_>>>()?,
+        };
         // The partition holds this run's formats only: a file of another format left by an
         // earlier run (`--format csv` after csv+parquet) would pass for current under the new
         // `_SUCCESS`.
@@ -145,6 +151,40 @@ impl Writer<'_> {
         }
         place.put_bytes(&marker, b"")?;
         Ok(files)
+    }
+
+    /// Writes the partition's file of one (partitioned) format; returns where it is.
+    fn write_file(&self, dir: &str, format: Format, mut df: DataFrame) -> Result<PathBuf> {
+        let place = self.place;
+        let t = std::time::Instant::now();
+        let file = key(dir, format.file_name());
+        match format {
+            Format::Csv => {
+                // write_csv buffers a megabyte at a time itself.
+                place.put_with(&file, |f| write_csv(&df, self.csv, self.tz, f))?;
+            }
+            Format::Parquet => {
+                place.put_with(&file, |f| {
+                    ParquetWriter::new(BufWriter::new(f))
+                        .with_compression(PARQUET_COMPRESSION)
+                        // The formats of a partition are already written in parallel: encoding
+                        // one file's columns on polars' pool too only adds hand-offs (about 2 %
+                        // of summarize time at 1.1M rows, A/B-measured).
+                        .set_parallel(false)
+                        .finish(&mut df)?;
+                    Ok(())
+                })?;
+            }
+            Format::Xlsx | Format::Html => {
+                bail!(
+                    "internal error: {} is not a partition's format",
+                    format.file_name()
+                )
+            }
+        }
+        let path = place.location(&file);
+        tracing::debug!(path = %path.display(), rows = df.height(), ms = t.elapsed().as_millis(), "written");
+        Ok(path)
     }
 }
 
@@ -297,11 +337,7 @@ impl WindowSink<'_> {
                 table.name()
             );
         }
-        let mut parts = parts.into_iter();
-        let mut df = parts.next().expect("a date is opened with rows");
-        for p in parts {
-            df.vstack_mut_owned(p)?;
-        }
+        let df = stack(parts)?;
         match table {
             Table::Attendance => self.written.attendance_rows += df.height(),
             Table::Meetings => self.written.meetings_rows += df.height(),
@@ -357,6 +393,38 @@ impl WindowSink<'_> {
         }
         Ok(())
     }
+}
+
+/// The rows of `parts` (frames of the same columns) one after another. A column that is one
+/// null value in every part (a job without a directory, without series) stays one null value
+/// for the whole partition: stacking it would make a value per row, for nothing.
+fn stack(parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    let height = parts.iter().map(DataFrame::height).sum();
+    let Some(first) = parts.first() else {
+        polars_bail!(ComputeError: "internal error: a partition without rows");
+    };
+    let null_scalar = |c: &Column| matches!(c, Column::Scalar(s) if s.scalar().is_null());
+    let nulls: Vec<(usize, Column)> = first
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| {
+            parts
+                .iter()
+                .all(|p| p.columns().get(*j).is_some_and(null_scalar))
+        })
+        .map(|(j, c)| (j, Column::full_null(c.name().clone(), height, c.dtype())))
+        .collect();
+    let names: PlHashSet<PlSmallStr> = nulls.iter().map(|(_, c)| c.name().clone()).collect();
+    let mut parts = parts.into_iter().map(|p| p.drop_many_amortized(&names));
+    let mut df = parts.next().expect("a first part");
+    for p in parts {
+        df.vstack_mut_owned(p)?;
+    }
+    for (j, column) in nulls {
+        df.insert_column(j, column)?;
+    }
+    Ok(df)
 }
 
 /// The `dt=YYYY-MM-DD` folders under a table's folder, with their dates and keys (none when
@@ -585,6 +653,30 @@ mod tests {
             msg.contains("dt=2026-11-01") && msg.contains("panicked"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn a_column_null_in_every_part_stays_one_null_value_when_a_date_is_stacked() {
+        let with_nulls = |days: &[u32], first| {
+            let mut df = rows(days, first);
+            let n = df.height();
+            df.with_column(Column::full_null("name".into(), n, &DataType::String))
+                .unwrap();
+            df
+        };
+        let mut named = rows(&[1], 9);
+        named
+            .with_column(Column::new("name".into(), ["x"]))
+            .unwrap();
+        let df = stack(vec![with_nulls(&[1, 1], 0), with_nulls(&[1], 2)]).unwrap();
+        assert_eq!(df.height(), 3);
+        assert_eq!(df.get_column_names(), ["meeting_date", "n", "name"]);
+        assert!(matches!(df.column("name").unwrap(), Column::Scalar(_)));
+        assert_eq!(df.column("name").unwrap().null_count(), 3);
+        // A part with a value makes the column a value per row, as before.
+        let df = stack(vec![with_nulls(&[1], 0), named]).unwrap();
+        let names: Vec<_> = df.column("name").unwrap().str().unwrap().iter().collect();
+        assert_eq!(names, [None, Some("x")]);
     }
 
     #[test]
