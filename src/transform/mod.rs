@@ -1,4 +1,4 @@
-//! Pure data work: stored bodies → the `attendance` rows ([`flatten`]) → per-row metrics
+//! Pure data work: stored bodies → parsed meetings ([`parse`]) → the `attendance` rows ([`flatten`]) → per-row metrics
 //! ([`metrics`]) → the `meetings` and `users` summaries ([`summary`]), streamed window by
 //! window by [`tables`], which hands its frames to a [`tables::TableSink`] without knowing
 //! where they go. No I/O; depends on [`crate::config`], [`crate::domain`] and the typed bodies
@@ -6,6 +6,7 @@
 
 pub mod flatten;
 pub mod metrics;
+pub mod parse;
 pub mod people;
 pub mod pseudonym;
 pub mod series;

@@ -11,7 +11,7 @@
 
 use crate::domain::MeetingStatus;
 use crate::domain::series::SeriesInWindow;
-use crate::transform::flatten::{KIND_MEMBER, ParsedMeeting, datetime_type};
+use crate::transform::flatten::{KIND_MEMBER, ParsedMeeting, date_column, time_column};
 use crate::transform::people::People;
 use chrono_tz::Tz;
 use polars::prelude::*;
@@ -388,9 +388,7 @@ impl SeriesColumns<'_> {
                 Column::new("attendance_rate".into(), self.rate),
                 Column::new("late_count".into(), self.late),
                 Column::new("avg_attended_ratio".into(), self.avg_ratio),
-                Series::new("last_attended_date".into(), self.last_attended)
-                    .cast(&DataType::Date)?
-                    .into_column(),
+                date_column("last_attended_date", self.last_attended)?,
                 Column::new("absences_in_a_row".into(), self.absences),
                 Column::new("name".into(), self.name),
                 Column::new("department_id".into(), self.dept_id),
@@ -418,7 +416,6 @@ struct MeetingsColumns<'a> {
 
 impl MeetingsColumns<'_> {
     fn into_frame(self, tz: Tz) -> PolarsResult<DataFrame> {
-        let dt = datetime_type(tz);
         DataFrame::new(
             self.meetingid.len(),
             vec![
@@ -431,12 +428,8 @@ impl MeetingsColumns<'_> {
                 Column::new("members_invited".into(), self.invited),
                 Column::new("members_attended".into(), self.attended),
                 Column::new("attendance_rate".into(), self.rate),
-                Series::new("first_occurrence_start".into(), self.first)
-                    .cast(&dt)?
-                    .into_column(),
-                Series::new("last_occurrence_start".into(), self.last)
-                    .cast(&dt)?
-                    .into_column(),
+                time_column("first_occurrence_start", self.first, tz)?,
+                time_column("last_occurrence_start", self.last, tz)?,
             ],
         )
     }

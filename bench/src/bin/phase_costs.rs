@@ -103,7 +103,10 @@ fn main() -> Result<()> {
         }
     }
     let users = users.context("no slice")?;
-    let users = people.pseudonymize(people::annotate_users(summary::users_combine(users)?, &people)?)?;
+    let users = people.pseudonymize(people::annotate_users(
+        summary::users_combine(users)?,
+        &people,
+    )?)?;
     let window = people.window.map(|(s, e)| (s, e - 1));
     let departments = people::departments(
         departments,
