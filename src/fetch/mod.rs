@@ -4,6 +4,7 @@
 //! [`crate::wecom`], [`crate::config`] and [`crate::domain`]; never on the transform.
 
 pub mod directory;
+pub mod failures;
 pub mod lock;
 pub mod occurrences;
 pub mod people_store;

@@ -10,7 +10,8 @@
 //! an answer that cannot be used never replaces one that can. A store without series has these
 //! tables empty, and no query of a one-off meeting reads them.
 
-use super::store::{CODEC_LZ4, Store, is_permanent, pack, stored_body};
+use super::failures::is_permanent;
+use super::store::{CODEC_LZ4, Store, pack, stored_body};
 use crate::domain::{MeetingFailure, MeetingStatus};
 use crate::wecom::model::{OCCURRENCE_DELETED, SeriesInfo};
 use anyhow::{Context, Result};
