@@ -538,6 +538,7 @@ mod tests {
             Record::Body {
                 meetingid: id.into(),
                 body: br#"{"meeting_type":1,"status":1,"sub_meetings":[]}"#.to_vec(),
+                packed: None,
                 status: Some(1),
                 meeting_start: Some(T - 30 * 86_400),
                 parse_error: None,
@@ -658,6 +659,7 @@ mod tests {
             Record::Body {
                 meetingid: "hyOne".into(),
                 body: b"{}".to_vec(),
+                packed: None,
                 status: Some(3),
                 meeting_start: Some(T + HOUR),
                 parse_error: None,

@@ -204,6 +204,7 @@ fn record_for(
                 status: head.status,
                 meeting_start: head.start(),
                 body,
+                packed: None,
                 parse_error: None,
             },
             None,
@@ -243,6 +244,7 @@ fn kept_unusable(
     let record = Record::Body {
         meetingid: meetingid.to_string(),
         body,
+        packed: None,
         status,
         meeting_start: None,
         parse_error: Some(reason),
@@ -378,7 +380,13 @@ async fn fetch_targets(
             let (meetingid, sub) = target.ids();
             let r = source.get_info(meetingid, sub).await.map(|body| {
                 let listing = listing_of(meetingid, &body, sub.is_none());
-                (judge(meetingid, body, replaces), listing)
+                let mut judged = judge(meetingid, body, replaces);
+                // A meeting's body is packed here too (an occurrence's goes to its own table,
+                // which packs it). Should packing fail, the store packs it and says why.
+                if sub.is_none() {
+                    let _ = judged.record.pack_body();
+                }
+                (judged, listing)
             });
             (target, r, replaces)
         });

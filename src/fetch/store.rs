@@ -50,6 +50,9 @@ pub enum Record {
     Body {
         meetingid: String,
         body: Vec<u8>,
+        /// `body` already LZ4-packed as the store keeps it ([`Record::pack_body`]), or `None`:
+        /// the store packs it when it writes it.
+        packed: Option<Vec<u8>>,
         status: Option<i64>,
         meeting_start: Option<i64>,
         parse_error: Option<String>,
@@ -58,6 +61,20 @@ pub enum Record {
     Failure(MeetingFailure),
     /// A series' listing, an occurrence's body or its failure.
     Series(SeriesRecord),
+}
+
+impl Record {
+    /// Packs a body where it was received (the fetch's tasks, spread over the runtime's
+    /// threads), so that the one thread writing the store does not compress every body in turn.
+    /// The blob is the one [`Store::put`] would write.
+    pub fn pack_body(&mut self) -> Result<()> {
+        if let Record::Body { body, packed, .. } = self
+            && packed.is_none()
+        {
+            *packed = Some(pack(body)?);
+        }
+        Ok(())
+    }
 }
 
 pub struct Store {
@@ -226,13 +243,18 @@ impl Store {
                     Record::Body {
                         meetingid,
                         body,
+                        packed,
                         status,
                         meeting_start,
                         parse_error,
                     } => {
+                        let blob = match packed {
+                            Some(p) => std::borrow::Cow::Borrowed(p),
+                            None => std::borrow::Cow::Owned(pack(body)?),
+                        };
                         put_body.execute(params![
                             meetingid,
-                            pack(body)?,
+                            blob,
                             CODEC_LZ4,
                             now,
                             self.source,
@@ -601,6 +623,7 @@ pub(super) mod tests {
         Record::Body {
             meetingid: id.into(),
             body: format!("{{\"status\":{status}}}").into_bytes(),
+            packed: None,
             status: Some(status),
             meeting_start: Some(start),
             parse_error: None,
@@ -636,6 +659,7 @@ pub(super) mod tests {
         s.put(&[Record::Body {
             meetingid: "new".into(),
             body: big.clone().into_bytes(),
+            packed: None,
             status: Some(3),
             meeting_start: Some(200),
             parse_error: None,
@@ -665,6 +689,45 @@ pub(super) mod tests {
                 StoredBody::one_off("new", big.into_bytes())
             ]
         );
+    }
+
+    #[test]
+    fn a_body_packed_where_it_was_read_is_stored_as_the_store_packs_one() {
+        let (mut s, _dir) = temp_store();
+        let raw = br#"{"status":3,"title":"t","attendees":{"member":[]}}"#.to_vec();
+        let mut early = Record::Body {
+            meetingid: "early".into(),
+            body: raw.clone(),
+            packed: None,
+            status: Some(3),
+            meeting_start: Some(10),
+            parse_error: None,
+        };
+        early.pack_body().unwrap();
+        let Record::Body { packed, .. } = &early else {
+            panic!("a body");
+        };
+        assert!(packed.is_some());
+        let late = Record::Body {
+            meetingid: "late".into(),
+            body: raw.clone(),
+            packed: None,
+            status: Some(3),
+            meeting_start: Some(10),
+            parse_error: None,
+        };
+        s.put(&[early, late]).unwrap();
+        let blob = |id: &str| -> Vec<u8> {
+            s.conn
+                .query_row(
+                    "SELECT body FROM meetings WHERE meetingid = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(blob("early"), blob("late"));
+        assert_eq!(s.body("early").unwrap().unwrap(), raw);
     }
 
     #[test]
