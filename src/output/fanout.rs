@@ -208,6 +208,7 @@ impl PeopleFiles {
             true => match place
                 .scratch(&workbook_key)
                 .and_then(|dir| WorkbookWriter::new(&workbook_key, &dir, labels, job.tz))
+                .map(|w| w.with_directory(job.directory.enabled))
             {
                 Ok(w) => Some(w),
                 Err(e) => {

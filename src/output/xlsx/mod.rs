@@ -9,7 +9,7 @@
 //! the attendance rows of a window are never held in memory. Excel holds 1,048,576 rows a
 //! sheet; a longer table continues on `attendance (2)`, `attendance (3)`, …, each with its
 //! header, and the summary says so. The columns are the tables', in their order, except on
-//! the people sheets (`attendance`, `users`, `series`) once the directory is known: there the
+//! the people sheets (`attendance`, `users`, `series`) of a job with a directory: there the
 //! person's name and department lead, their ids right after, the rest in the table's order.
 //!
 //! Cells are typed: ids and userids are text (never a number in scientific notation), text
@@ -94,6 +94,7 @@ impl WorkbookWriter {
                 formats: Formats::new(),
                 rows_per_sheet: EXCEL_MAX_ROWS - 1,
                 cells_cut: std::cell::Cell::new(0),
+                directory: false,
             },
             meetings: Series::new(Some(Table::Meetings), labels.sheet(Table::Meetings)),
             users: Series::new(Some(Table::Users), labels.sheet(Table::Users)),
@@ -192,6 +193,13 @@ impl WorkbookWriter {
         })
     }
 
+    /// Whether the job has a `[directory]`: then the people sheets lead with the person's
+    /// name and department (see `sheets::person_columns`). Off by default.
+    pub fn with_directory(mut self, known: bool) -> Self {
+        self.ctx.directory = known;
+        self
+    }
+
     #[cfg(test)]
     fn with_rows_per_sheet(mut self, rows: u32) -> Self {
         self.ctx.rows_per_sheet = rows;
@@ -215,6 +223,8 @@ struct Ctx {
     rows_per_sheet: u32,
     /// Text cells cut to [`EXCEL_MAX_CELL_CHARS`].
     cells_cut: std::cell::Cell<u64>,
+    /// The job has a `[directory]`: people sheets lead with the person.
+    directory: bool,
 }
 
 #[cfg(test)]
@@ -259,9 +269,21 @@ mod tests {
         rows_per_sheet: u32,
         frames: &[(Table, &DataFrame)],
     ) -> PathBuf {
+        write_with(dir, meta, rows_per_sheet, false, frames)
+    }
+
+    /// [`write`] for a job with a `[directory]` (`directory`) or without.
+    pub(super) fn write_with(
+        dir: &Path,
+        meta: &Meta,
+        rows_per_sheet: u32,
+        directory: bool,
+        frames: &[(Table, &DataFrame)],
+    ) -> PathBuf {
         let mut w = WorkbookWriter::new("w.xlsx", dir, meta.labels, meta.tz)
             .unwrap()
-            .with_rows_per_sheet(rows_per_sheet);
+            .with_rows_per_sheet(rows_per_sheet)
+            .with_directory(directory);
         for (table, rows) in frames {
             w.append(*table, rows).unwrap();
         }

@@ -73,18 +73,13 @@ fn person_columns(table: Option<Table>) -> &'static [&'static str] {
     }
 }
 
-/// A sheet's columns, in order: the frame's, except on a people sheet once the directory is
-/// known (a name or a department in the first rows; without a directory they are null), where
-/// the person's columns lead and the rest follow in the table's order. CSV and Parquet never
-/// pass through here: their order is the table's.
-fn sheet_columns(table: Option<Table>, rows: &DataFrame) -> Vec<&Column> {
+/// A sheet's columns, in order: the frame's, except on a people sheet of a job with a
+/// directory, where the person's columns lead and the rest follow in the table's order. CSV
+/// and Parquet never pass through here: their order is the table's.
+fn sheet_columns(table: Option<Table>, rows: &DataFrame, directory: bool) -> Vec<&Column> {
     let lead = person_columns(table);
     let present = lead.iter().all(|name| rows.column(name).is_ok());
-    let named = lead[..lead.len().min(2)]
-        .iter()
-        .filter_map(|name| rows.column(name).ok())
-        .any(|c| c.null_count() < c.len());
-    if !(present && named) {
+    if !(directory && present) {
         return rows.columns().iter().collect();
     }
     let lead_columns = lead.iter().filter_map(|name| rows.column(name).ok());
@@ -114,7 +109,7 @@ impl Ctx {
         offsets: &mut OffsetCache,
     ) -> Result<()> {
         if s.specs.is_empty() {
-            s.specs = sheet_columns(s.table, rows)
+            s.specs = sheet_columns(s.table, rows, self.directory)
                 .into_iter()
                 .map(|c| Spec {
                     name: c.name().to_string(),
@@ -217,7 +212,7 @@ fn display_width(s: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{Read, header_row, meta, rows, write, written};
+    use super::super::tests::{Read, header_row, meta, rows, write, write_with, written};
     use super::*;
     use calamine::{Data, Reader, open_workbook};
 
@@ -275,16 +270,25 @@ mod tests {
         );
     }
 
-    /// The header row of the users sheet of a workbook written from `users`.
-    fn users_header(users: &DataFrame) -> Vec<String> {
+    /// The header row of the users sheet of a workbook written from `users` for a job with a
+    /// directory (`directory`) or without.
+    fn users_header(users: &DataFrame, directory: bool) -> Vec<String> {
         let dir = tempfile::tempdir().unwrap();
-        let mut wb = written(dir.path(), &meta(), &[(Table::Users, users)]);
-        header_row(&mut wb, "users")
+        let path = write_with(
+            dir.path(),
+            &meta(),
+            EXCEL_MAX_ROWS - 1,
+            directory,
+            &[(Table::Users, users)],
+        );
+        header_row(&mut calamine::open_workbook(path).unwrap(), "users")
     }
 
     #[test]
-    fn people_sheets_lead_with_the_name_and_department_and_the_userid_once_the_directory_is_known()
+    fn people_sheets_lead_with_the_name_and_department_and_the_userid_when_the_job_has_a_directory()
     {
+        // The first rows may know nobody (external guests, people the directory lacks): the job's
+        // `[directory]` decides, not the data.
         let users = |name: Option<&str>, department: Option<&str>| {
             df!(
                 "userid" => ["u1", "u2"],
@@ -304,21 +308,20 @@ mod tests {
             "attendee_kind",
             "meetings_invited",
         ];
-        assert_eq!(users_header(&users(Some("张三"), Some("总部"))), led);
-        // A member known by name only, or by department only: the directory is known.
-        assert_eq!(users_header(&users(Some("张三"), None)), led);
-        assert_eq!(users_header(&users(None, Some("总部"))), led);
-        // Without a directory the columns are null: the table's order.
+        let table_order = [
+            "userid",
+            "attendee_kind",
+            "meetings_invited",
+            "name",
+            "department_id",
+            "department",
+        ];
+        assert_eq!(users_header(&users(Some("张三"), Some("总部")), true), led);
+        assert_eq!(users_header(&users(None, None), true), led);
+        assert_eq!(users_header(&users(None, None), false), table_order);
         assert_eq!(
-            users_header(&users(None, None)),
-            [
-                "userid",
-                "attendee_kind",
-                "meetings_invited",
-                "name",
-                "department_id",
-                "department"
-            ]
+            users_header(&users(Some("张三"), Some("总部")), false),
+            table_order
         );
     }
 
