@@ -212,7 +212,7 @@ fn display_width(s: &str) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{Read, header_row, meta, rows, write, write_with, written};
+    use super::super::tests::{Read, header_row, meta, rows, write, write_with};
     use super::*;
     use calamine::{Data, Reader, open_workbook};
 
@@ -281,7 +281,8 @@ mod tests {
             directory,
             &[(Table::Users, users)],
         );
-        header_row(&mut calamine::open_workbook(path).unwrap(), "users")
+        let mut wb: Read = open_workbook(path).unwrap();
+        header_row(&mut wb, "users")
     }
 
     #[test]
