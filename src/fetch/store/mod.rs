@@ -13,13 +13,16 @@
 //! back the bytes WeCom sent. get_info JSON shrinks about 5×, so a window's bodies stay in the
 //! page cache and are read with a fifth of the system calls.
 
+mod file;
+
 use super::failures::is_permanent;
 use super::occurrences::{self, SeriesRecord};
 use crate::domain::series::StoredBody;
 use crate::domain::{MeetingFailure, MeetingStatus, PLAUSIBLE_TIMES, plausible_time};
 use crate::wecom::model::OCCURRENCE_DELETED;
 use anyhow::{Context, Result, bail};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+pub use file::create_private_dir;
+use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -91,9 +94,9 @@ impl Store {
     /// the names and join times of every attendee. `source` labels the bodies written.
     pub fn open(path: &Path, source: &'static str) -> Result<Store> {
         if path.exists() {
-            Store::check_existing(path)?;
+            file::check_existing(path)?;
         } else {
-            create_private(path)?;
+            file::create_private(path)?;
         }
         Store::connect(path, source)
     }
@@ -102,56 +105,13 @@ impl Store {
     /// one or one without the store's tables is refused, never initialised as an empty store
     /// (which would write an empty window over good partitions).
     pub fn open_existing(path: &Path) -> Result<Store> {
-        Store::check_existing(path)?;
+        file::check_existing(path)?;
         Store::connect(path, "dir")
     }
 
-    /// Refuses a store file that is missing, empty or without the store's tables.
-    fn check_existing(path: &Path) -> Result<()> {
-        let meta = std::fs::metadata(path).map_err(|e| {
-            anyhow::anyhow!(
-                "no store at {} ({e}): run `wecom-attendance fetch` (or `run`) for this job first",
-                path.display()
-            )
-        })?;
-        if meta.len() == 0 {
-            bail!(
-                "the store {} is an empty file, not a wecom-attendance store: restore it from a \
-                 backup or remove it and run `wecom-attendance fetch` again",
-                path.display()
-            );
-        }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("cannot open the store {}", path.display()))?;
-        let tables: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meetings'",
-                [],
-                |r| r.get(0),
-            )
-            .with_context(|| format!("{} is not a wecom-attendance store", path.display()))?;
-        if tables != 1 {
-            bail!(
-                "{} is not a wecom-attendance store (it has no meetings table)",
-                path.display()
-            );
-        }
-        Ok(())
-    }
-
     fn connect(path: &Path, source: &'static str) -> Result<Store> {
-        let setup = || -> Result<Connection> {
-            let conn = Connection::open(path)?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            conn.execute_batch(SCHEMA)?;
-            conn.execute_batch(super::people_store::SCHEMA)?;
-            conn.execute_batch(occurrences::SCHEMA)?;
-            upgrade(&conn)?;
-            Ok(conn)
-        };
-        let conn = setup().with_context(|| format!("cannot open the store {}", path.display()))?;
+        let conn = file::connect(path)
+            .with_context(|| format!("cannot open the store {}", path.display()))?;
         Ok(Store {
             conn,
             source,
@@ -525,45 +485,6 @@ fn occurrence_row(r: &rusqlite::Row<'_>) -> Result<(i64, StoredBody)> {
     Ok((r.get(0)?, body))
 }
 
-/// Creates the store's folder (0700) and its empty file (0600), whatever the umask.
-fn create_private(path: &Path) -> Result<()> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    if let Some(dir) = path.parent() {
-        create_private_dir(dir)?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create the store {}", path.display()))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .with_context(|| format!("cannot restrict the store {}", path.display()))?;
-    Ok(())
-}
-
-/// Creates the store's folder with mode 0700 (whatever the umask) when it does not exist yet.
-/// Only that folder is private: missing folders above it (the output folder, typically) are
-/// created with the default mode, so the tables in them keep the umask.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if dir.as_os_str().is_empty() || dir.exists() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create the folder {}", parent.display()))?;
-    }
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        // Another process created it meanwhile: it is restricted below all the same.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        r => r.with_context(|| format!("cannot create the store folder {}", dir.display()))?,
-    }
-    // The umask may have taken bits away from the mode, never added: set it exactly.
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("cannot restrict the store folder {}", dir.display()))
-}
-
 /// Codec of bodies written by this version: an LZ4 block with the raw length in front.
 pub(super) const CODEC_LZ4: &str = "lz4";
 
@@ -577,42 +498,13 @@ pub(super) fn stored_body(r: &rusqlite::Row<'_>, at: usize) -> Result<Vec<u8>> {
     use rusqlite::types::ValueRef;
     let stored = match r.get_ref(at + 1)? {
         ValueRef::Blob(b) | ValueRef::Text(b) => b,
-        other => anyhow::bail!("a body is stored as {:?}, not bytes", other.data_type()),
+        other => bail!("a body is stored as {:?}, not bytes", other.data_type()),
     };
     match r.get_ref(at)?.as_str_or_null()? {
         None => Ok(stored.to_vec()),
         Some(CODEC_LZ4) => Ok(lz4::block::decompress(stored, None)?),
-        Some(other) => anyhow::bail!("unknown body codec {other:?} (written by a newer version?)"),
+        Some(other) => bail!("unknown body codec {other:?} (written by a newer version?)"),
     }
-}
-
-/// Brings a store written by an earlier version up to the current schema.
-fn upgrade(conn: &Connection) -> Result<()> {
-    let has = |table: &str, column: &str| -> Result<bool> {
-        Ok(conn
-            .prepare(&format!(
-                "SELECT 1 FROM pragma_table_info('{table}') WHERE name = '{column}'"
-            ))?
-            .exists([])?)
-    };
-    if !has("meetings", "body_codec")? {
-        conn.execute_batch("ALTER TABLE meetings ADD COLUMN body_codec TEXT")?;
-    }
-    if !has("meetings", "series")? {
-        conn.execute_batch(occurrences::UPGRADE)?;
-    }
-    conn.execute_batch(occurrences::SERIES_INDEX)?;
-    for (column, decl) in [
-        ("first_failed_at", "INTEGER"),
-        ("permanent_runs", "INTEGER NOT NULL DEFAULT 0"),
-        ("window_from", "TEXT"),
-        ("window_to", "TEXT"),
-    ] {
-        if !has("failures", column)? {
-            conn.execute_batch(&format!("ALTER TABLE failures ADD COLUMN {column} {decl}"))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
