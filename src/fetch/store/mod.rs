@@ -141,6 +141,22 @@ impl Store {
         Ok(self.conn.unchecked_transaction()?)
     }
 
+    /// Of `ids`, in their order, those stored in a row that meets `condition` (SQL over the
+    /// `meetings` columns), looked up in one read transaction.
+    fn ids_where(&self, condition: &str, ids: &[String]) -> Result<Vec<String>> {
+        let _read = self.read_transaction()?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND {condition}"
+        ))?;
+        let mut out = Vec::new();
+        for id in ids {
+            if stmt.exists([id])? {
+                out.push(id.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Of `ids`, those stored with a final status (ended, cancelled, expired) and a body that
     /// parsed: they need no new call.
     pub fn final_ids(&self, ids: &[String]) -> Result<HashSet<String>> {
@@ -164,17 +180,10 @@ impl Store {
     /// Of `ids`, those stored with a body that parsed (final or not): a new answer would
     /// replace it.
     pub fn usable_ids(&self, ids: &[String]) -> Result<HashSet<String>> {
-        let _read = self.read_transaction()?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL",
-        )?;
-        let mut out = HashSet::new();
-        for id in ids {
-            if stmt.exists([id])? {
-                out.insert(id.clone());
-            }
-        }
-        Ok(out)
+        Ok(self
+            .ids_where("parse_error IS NULL", ids)?
+            .into_iter()
+            .collect())
     }
 
     /// Writes a batch of outcomes in one transaction.
@@ -383,17 +392,10 @@ impl Store {
     /// Of `ids`, those stored with a parsed, dated body: the date each belongs to is known even
     /// if its latest fetch failed.
     pub fn dated(&self, ids: &[String]) -> Result<HashSet<String>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL
-             AND meeting_start IS NOT NULL",
-        )?;
-        let mut out = HashSet::new();
-        for id in ids {
-            if stmt.exists([id])? {
-                out.insert(id.clone());
-            }
-        }
-        Ok(out)
+        Ok(self
+            .ids_where("parse_error IS NULL AND meeting_start IS NOT NULL", ids)?
+            .into_iter()
+            .collect())
     }
 
     /// Stored meetings not in a final status (upcoming, in progress, unknown) that start in
@@ -445,18 +447,7 @@ impl Store {
 
     /// Of `ids`, those stored with a parsed body but no start time: they belong to no date.
     pub fn undated(&self, ids: &[String]) -> Result<Vec<String>> {
-        let _read = self.read_transaction()?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT 1 FROM meetings WHERE meetingid = ?1 AND parse_error IS NULL
-             AND meeting_start IS NULL",
-        )?;
-        let mut out = Vec::new();
-        for id in ids {
-            if stmt.exists([id])? {
-                out.push(id.clone());
-            }
-        }
-        Ok(out)
+        self.ids_where("parse_error IS NULL AND meeting_start IS NULL", ids)
     }
 
     /// The stored body of one meeting, verbatim.
