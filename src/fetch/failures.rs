@@ -13,6 +13,8 @@ use std::collections::HashSet;
 impl Store {
     /// Of `ids`, those given up: refused with a permanent errcode in `give_up_after` runs.
     pub fn given_up_ids(&self, ids: &[String], give_up_after: u32) -> Result<HashSet<String>> {
+        // One read transaction for all the lookups, not one per id.
+        let _read = self.read_transaction()?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT 1 FROM failures WHERE meetingid = ?1 AND permanent_runs >= ?2",
         )?;

@@ -235,6 +235,7 @@ impl Store {
     /// The tmp_external_userids of the stored meetings starting in `[start, end)`.
     pub fn external_tmp_ids(&self, start: i64, end: i64) -> Result<Vec<String>> {
         let mut ids = std::collections::BTreeSet::new();
+        let _read = self.read_transaction()?;
         let mut st = self.conn().prepare(
             "SELECT meetingid FROM meetings WHERE meeting_start >= ?1 AND meeting_start < ?2",
         )?;

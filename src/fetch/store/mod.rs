@@ -137,7 +137,7 @@ impl Store {
     /// One read transaction around a loop of lookups by id (ended when dropped): a statement
     /// run on its own takes and releases the store's file locks each time, some ten system
     /// calls per id (a second of one thread's time before a 100,000-meeting fetch starts).
-    fn read_transaction(&self) -> Result<rusqlite::Transaction<'_>> {
+    pub(crate) fn read_transaction(&self) -> Result<rusqlite::Transaction<'_>> {
         Ok(self.conn.unchecked_transaction()?)
     }
 
@@ -347,6 +347,7 @@ impl Store {
                 Ok(lo.zip(hi))
             }
             Some(ids) => {
+                let _read = self.read_transaction()?;
                 let mut stmt = self.conn.prepare_cached(
                     "SELECT meeting_start FROM meetings
                      WHERE meetingid = ?1 AND parse_error IS NULL AND meeting_start > 0",
