@@ -14,7 +14,10 @@ OLD=$1 NEW=$2 PC=$3 D1=$4 D10=$5 O=$6 PY=$7
 HERE="$(cd "$(dirname "$0")" && pwd)"
 JOB=$HERE/bench.toml DB=$HERE/duckdb_baseline.py
 rm -rf "$O"; mkdir -p "$O"
-T() { /usr/bin/time -f "$1 wall %e user %U sys %S rss_mib %M" "${@:2}" 2>&1 >/dev/null | tail -1 | awk '{$NF=int($NF/1024); print}'; }
+# Dirty pages of the previous command (gigabytes at 10M) are written back first, so that their
+# writeback does not land in the next command's time.
+settle() { sync; sleep 2; }
+T() { settle; /usr/bin/time -f "$1 wall %e user %U sys %S rss_mib %M" "${@:2}" 2>&1 >/dev/null | tail -1 | awk '{$NF=int($NF/1024); print}'; }
 echo "== $(date -u +%H:%M) $(git -C "$HERE" log --oneline -1 | cut -c1-8) $(uptime)"
 echo "== A/B 1.1M run --source-dir (A=OLD, B=NEW), 6 runs"
 bash $HERE/ab-run.sh $OLD $NEW $D1 6

@@ -8,6 +8,7 @@ pub mod failures;
 pub mod lock;
 pub mod occurrences;
 pub mod people_store;
+pub mod read_ahead;
 pub mod scheduler;
 pub mod series;
 pub mod source;

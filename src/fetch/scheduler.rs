@@ -371,9 +371,14 @@ async fn fetch_targets(
     progress: &mut Progress,
     out: &mut FetchOutcome,
 ) -> Result<Option<CallError>> {
+    // A folder's next files are asked of the disk while the current ones are judged.
+    let read_ahead = source.read_ahead(targets.iter().map(|(t, _)| t.ids()));
     let mut pending = targets.into_iter();
     let mut tasks = JoinSet::new();
     let spawn = |tasks: &mut JoinSet<_>, (target, replaces): (Target, bool)| {
+        if let Some(r) = &read_ahead {
+            r.taken();
+        }
         let source = source.clone();
         tasks.spawn(async move {
             // Judging here spreads the reading over the runtime's worker threads.

@@ -4,6 +4,7 @@
 //! interface and does not care which.
 
 use crate::config::ids::is_valid_id;
+use crate::fetch::read_ahead::ReadAhead;
 use crate::wecom::client::{CallError, Client};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -46,27 +47,37 @@ impl Source {
         match self {
             Source::Api(c) => c.get_info(meetingid, sub_meetingid).await,
             Source::Dir { dir, max_bytes } => {
-                let path = match sub_meetingid {
-                    None => dir.join(format!("{meetingid}.json")),
-                    // The ids come from answers: only plain names become paths.
-                    Some(sub) if is_valid_id(meetingid) && is_valid_id(sub) => {
-                        dir.join(meetingid).join(format!("{sub}.json"))
-                    }
-                    Some(sub) => {
-                        return Err(CallError::PerMeeting {
-                            errcode: None,
-                            message: format!(
-                                "occurrence {sub:?} of meeting {meetingid:?} has no file name in \
-                                 a source folder (ids are letters, digits, '-' and '_')"
-                            ),
-                        });
-                    }
+                let Some(path) = body_path(dir, meetingid, sub_meetingid) else {
+                    return Err(CallError::PerMeeting {
+                        errcode: None,
+                        message: format!(
+                            "occurrence {:?} of meeting {meetingid:?} has no file name in a \
+                             source folder (ids are letters, digits, '-' and '_')",
+                            sub_meetingid.unwrap_or_default()
+                        ),
+                    });
                 };
                 read_body_file(&path, *max_bytes).map_err(|message| CallError::PerMeeting {
                     errcode: None,
                     message,
                 })
             }
+        }
+    }
+
+    /// For a folder, a [`ReadAhead`] over the files of `targets` (in the order they will be
+    /// read); `None` for the API.
+    pub fn read_ahead<'a>(
+        &self,
+        targets: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Option<ReadAhead> {
+        match self {
+            Source::Api(_) => None,
+            Source::Dir { dir, .. } => ReadAhead::start(
+                targets
+                    .filter_map(|(id, sub)| body_path(dir, id, sub))
+                    .collect(),
+            ),
         }
     }
 
@@ -90,6 +101,18 @@ impl Source {
         }
         ids.sort();
         Ok(ids)
+    }
+}
+
+/// The file of a meeting's body in folder `dir`, or of an occurrence's; `None` for an
+/// occurrence whose ids are not plain names (they come from answers: only those become paths).
+fn body_path(dir: &Path, meetingid: &str, sub_meetingid: Option<&str>) -> Option<PathBuf> {
+    match sub_meetingid {
+        None => Some(dir.join(format!("{meetingid}.json"))),
+        Some(sub) if is_valid_id(meetingid) && is_valid_id(sub) => {
+            Some(dir.join(meetingid).join(format!("{sub}.json")))
+        }
+        Some(_) => None,
     }
 }
 
