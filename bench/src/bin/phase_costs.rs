@@ -1,6 +1,6 @@
 //! The CPU cost of each phase of `summarize`, run one after another on one thread over every
 //! meeting in a store: what each phase costs, and the floor two cores could reach if all of
-//! them ran in parallel with no overhead and no file I/O.
+//! them ran in parallel with no overhead.
 //!
 //! ```text
 //! cargo run --release --bin phase-costs -- bench/bench.toml bench/data/out-10000x110
@@ -10,7 +10,7 @@
 //! folder is a `summarize --out` folder whose `_store` holds the bodies. The phases call the
 //! functions `summarize` calls (the same per-slice table builder, with the store's people and
 //! recurring meetings), and the files are encoded per date partition as the writers encode
-//! them. Nothing is written.
+//! them, then written once into a scratch folder under OUT_DIR (removed at the end).
 
 // A command-line tool whose output is its job: printing is allowed here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -23,7 +23,7 @@ use wecom_attendance::commands::people_for;
 use wecom_attendance::config::job::{Job, Overrides};
 use wecom_attendance::config::window::{DateRange, local_date};
 use wecom_attendance::fetch::store::Store;
-use wecom_attendance::output::csv_format;
+use wecom_attendance::output::{csv_format, place};
 use wecom_attendance::transform::series::{Catalog, Gathered};
 use wecom_attendance::transform::{flatten, people, summary, tables};
 
@@ -35,7 +35,7 @@ fn main() -> Result<()> {
     let out = PathBuf::from(out);
     let ov = Overrides {
         store: Some(out.join("_store").join("raw.sqlite")),
-        out: Some(out),
+        out: Some(out.clone()),
         ..Overrides::default()
     };
     let job = Job::load(job.as_ref(), &ov)?;
@@ -124,25 +124,42 @@ fn main() -> Result<()> {
     files.extend([users, departments, series_rows, series_meetings]);
 
     let t = Instant::now();
-    let mut csv_bytes = 0;
+    let mut encoded = Vec::with_capacity(2 * files.len());
     for df in &files {
         let mut buf = Vec::new();
         csv_format::write_csv(df, job.csv, job.tz, &mut buf)?;
-        csv_bytes += buf.len();
+        encoded.push(("csv", buf));
     }
     phases.done("CSV encode (ours)", t);
+    let csv_bytes: usize = encoded.iter().map(|(_, b)| b.len()).sum();
 
     let t = Instant::now();
-    let mut parquet_bytes = 0;
     for df in &mut files {
         let mut buf = Vec::new();
         ParquetWriter::new(&mut buf)
             .with_compression(ParquetCompression::Snappy)
             .set_parallel(false)
             .finish(df)?;
-        parquet_bytes += buf.len();
+        encoded.push(("parquet", buf));
     }
     phases.done("Parquet encode (polars)", t);
+    let parquet_bytes = encoded.iter().map(|(_, b)| b.len()).sum::<usize>() - csv_bytes;
+
+    // The encoded bytes into files, as a local folder takes them (a temporary name, fsync,
+    // rename): the CPU time this costs, the kernel's included. Time spent waiting is left out
+    // (fsync's wait for the disk, or the kernel holding back a writer while older dirty pages
+    // are written): summarize's writer threads wait while its other work goes on.
+    let scratch = out.join("_phase_costs");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let (t, cpu) = (Instant::now(), thread_cpu());
+    for (i, (ext, buf)) in encoded.iter().enumerate() {
+        place::write_bytes_atomic(&scratch.join(format!("part-{i}.{ext}")), buf)?;
+    }
+    match (cpu, thread_cpu()) {
+        (Some(a), Some(b)) => phases.add("write files (CPU, no waits)", (b - a).as_secs_f64()),
+        _ => phases.done("write files (wall: no CPU clock here)", t),
+    }
+    std::fs::remove_dir_all(&scratch)?;
 
     let rows: usize = parts.iter().map(|p| p.attendance.height()).sum();
     println!(
@@ -186,12 +203,24 @@ fn by_date<'a>(frames: impl Iterator<Item = &'a DataFrame>) -> Result<Vec<DataFr
         .collect())
 }
 
+/// This thread's time on a CPU so far (Linux's `/proc/thread-self/schedstat`, in ns), not
+/// counting the time it waited; `None` where there is no such file.
+fn thread_cpu() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns = stat.split_whitespace().next()?.parse().ok()?;
+    Some(std::time::Duration::from_nanos(ns))
+}
+
 #[derive(Default)]
 struct Phases(Vec<(&'static str, f64)>);
 
 impl Phases {
     fn done(&mut self, name: &'static str, since: Instant) {
-        self.0.push((name, since.elapsed().as_secs_f64()));
+        self.add(name, since.elapsed().as_secs_f64());
+    }
+
+    fn add(&mut self, name: &'static str, seconds: f64) {
+        self.0.push((name, seconds));
     }
 
     fn print(&self) {
