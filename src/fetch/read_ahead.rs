@@ -89,9 +89,7 @@ fn run(paths: &[PathBuf], shared: &Shared) {
         if shared.stop.load(Ordering::Relaxed) {
             return;
         }
-        if let Ok(file) = std::fs::File::open(path) {
-            will_need(&file);
-        }
+        hint(path);
         shared.hinted.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -101,14 +99,25 @@ const SUPPORTED: bool = true;
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
 const SUPPORTED: bool = false;
 
-/// Asks the kernel to read the whole file into the page cache, without waiting for it.
+/// Asks the kernel to read the whole file into the page cache, without waiting for it. Only a
+/// regular file is hinted, and opening never waits (a FIFO's open would wait for a writer, and
+/// the fetch for this thread): anything else is left to the fetch, which reports it.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-fn will_need(file: &std::fs::File) {
-    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::WillNeed);
+fn hint(path: &std::path::Path) {
+    use rustix::fs::{FileType, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) else {
+        return;
+    };
+    if rustix::fs::fstat(&fd)
+        .is_ok_and(|st| FileType::from_raw_mode(st.st_mode as _) == FileType::RegularFile)
+    {
+        let _ = rustix::fs::fadvise(&fd, 0, None, rustix::fs::Advice::WillNeed);
+    }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-fn will_need(_file: &std::fs::File) {}
+fn hint(_path: &std::path::Path) {}
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
@@ -147,6 +156,23 @@ mod tests {
             r.taken();
         }
         assert_eq!(settle(&r, AHEAD + 50), AHEAD + 50);
+    }
+
+    #[test]
+    fn a_fifo_or_a_device_in_the_list_is_passed_over_without_waiting() {
+        let (dir, mut paths) = files(2);
+        let fifo = dir.path().join("fifo.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        paths.insert(0, fifo);
+        paths.insert(1, PathBuf::from("/dev/zero"));
+        let r = ReadAhead::start(paths).expect("supported here");
+        let hinted = settle(&r, 4);
+        if hinted < 4 {
+            // Stuck opening the FIFO: dropping would wait for the thread for ever.
+            std::mem::forget(r);
+            panic!("the read-ahead stopped at file {hinted}");
+        }
     }
 
     #[test]
