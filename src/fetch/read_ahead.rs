@@ -136,7 +136,8 @@ mod tests {
     }
 
     fn settle(r: &ReadAhead, until: usize) -> usize {
-        for _ in 0..2000 {
+        // Up to 10 s for a slow machine; a thread that is on time ends the wait at once.
+        for _ in 0..10_000 {
             if r.hinted() >= until {
                 break;
             }
